@@ -1,0 +1,12 @@
+//! The I/O layer of minireactor: [`AsyncFd`], which makes any fd awaitable through this
+//! thread's reactor. It depends on the reactor only, never on the executor: any executor that
+//! turns this thread's reactor can drive it.
+//!
+//! Reading order: `sys` (the raw syscalls), then [`AsyncFd`] (the edge-trigger contract is in its
+//! module documentation).
+
+mod async_fd;
+mod sys;
+
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, TryIoError};
+pub use minireactor_reactor::{Interest, Ready};

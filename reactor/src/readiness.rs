@@ -1,0 +1,232 @@
+//! Readiness bits, what a waiter is interested in, and the mapping from epoll's event mask.
+//!
+//! Invariants:
+//! - `READ_CLOSED`, `WRITE_CLOSED` and `ERROR` are sticky: once seen they are never cleared,
+//!   because the kernel sends their edge only once and a reader at EOF must not wait for another.
+//! - An interest is satisfied by its own bit or by any closed/error bit in its direction, so that
+//!   the caller attempts the operation and receives the EOF or the error from the syscall itself.
+
+use std::fmt;
+use std::ops::{BitOr, BitOrAssign};
+
+/// A set of readiness bits for one registration.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready(u8);
+
+impl Ready {
+    /// No readiness.
+    pub const EMPTY: Ready = Ready(0);
+    /// Data can be read (`EPOLLIN`).
+    pub const READABLE: Ready = Ready(1 << 0);
+    /// Data can be written (`EPOLLOUT`).
+    pub const WRITABLE: Ready = Ready(1 << 1);
+    /// The peer closed its write side, or the fd hung up (`EPOLLRDHUP`, `EPOLLHUP`). Sticky.
+    pub const READ_CLOSED: Ready = Ready(1 << 2);
+    /// The fd can no longer be written (`EPOLLHUP`). Sticky.
+    pub const WRITE_CLOSED: Ready = Ready(1 << 3);
+    /// An error is pending on the fd (`EPOLLERR`). Sticky.
+    pub const ERROR: Ready = Ready(1 << 4);
+    /// Urgent or exceptional data is available (`EPOLLPRI`).
+    pub const PRIORITY: Ready = Ready(1 << 5);
+
+    /// The bits that a clear may remove; everything else is sticky.
+    pub(crate) const CLEARABLE: Ready =
+        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0);
+
+    /// Translates an epoll event mask into readiness bits.
+    pub(crate) fn from_epoll(events: u32) -> Ready {
+        let has = |flag: libc::c_int| events & flag as u32 != 0;
+        let mut ready = Ready::EMPTY;
+        if has(libc::EPOLLIN) {
+            ready |= Ready::READABLE;
+        }
+        if has(libc::EPOLLOUT) {
+            ready |= Ready::WRITABLE;
+        }
+        if has(libc::EPOLLRDHUP) {
+            ready |= Ready::READ_CLOSED;
+        }
+        if has(libc::EPOLLHUP) {
+            ready |= Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+        }
+        if has(libc::EPOLLERR) {
+            ready |= Ready::ERROR;
+        }
+        if has(libc::EPOLLPRI) {
+            ready |= Ready::PRIORITY;
+        }
+        ready
+    }
+
+    /// Whether every bit of `other` is set in `self`.
+    pub fn contains(self, other: Ready) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether any bit of `other` is set in `self`.
+    pub fn intersects(self, other: Ready) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// The bits of `self` that are also in `other`.
+    pub fn intersection(self, other: Ready) -> Ready {
+        Ready(self.0 & other.0)
+    }
+
+    /// `self` without the bits of `other`.
+    pub fn without(self, other: Ready) -> Ready {
+        Ready(self.0 & !other.0)
+    }
+
+    /// Whether no bit is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether the fd can be read.
+    pub fn is_readable(self) -> bool {
+        self.contains(Ready::READABLE)
+    }
+
+    /// Whether the fd can be written.
+    pub fn is_writable(self) -> bool {
+        self.contains(Ready::WRITABLE)
+    }
+
+    /// Whether the read side is closed (EOF is next, after any buffered data).
+    pub fn is_read_closed(self) -> bool {
+        self.contains(Ready::READ_CLOSED)
+    }
+
+    /// Whether the write side is closed.
+    pub fn is_write_closed(self) -> bool {
+        self.contains(Ready::WRITE_CLOSED)
+    }
+
+    /// Whether an error is pending.
+    pub fn is_error(self) -> bool {
+        self.contains(Ready::ERROR)
+    }
+
+    /// Whether priority data is available.
+    pub fn is_priority(self) -> bool {
+        self.contains(Ready::PRIORITY)
+    }
+}
+
+impl BitOr for Ready {
+    type Output = Ready;
+    fn bitor(self, rhs: Ready) -> Ready {
+        Ready(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for Ready {
+    fn bitor_assign(&mut self, rhs: Ready) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Ready::READABLE, "READABLE"),
+            (Ready::WRITABLE, "WRITABLE"),
+            (Ready::READ_CLOSED, "READ_CLOSED"),
+            (Ready::WRITE_CLOSED, "WRITE_CLOSED"),
+            (Ready::ERROR, "ERROR"),
+            (Ready::PRIORITY, "PRIORITY"),
+        ];
+        let mut set = f.debug_set();
+        for (bit, name) in names {
+            if self.contains(bit) {
+                set.entry(&format_args!("{name}"));
+            }
+        }
+        set.finish()
+    }
+}
+
+/// What a waiter waits for: one direction of an fd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Interest {
+    /// Wait until the fd can be read (or has reached EOF, or has an error).
+    Readable,
+    /// Wait until the fd can be written (or is closed for writing, or has an error).
+    Writable,
+    /// Wait for priority data (`EPOLLPRI`), e.g. out-of-band TCP data or a pty packet event.
+    Priority,
+}
+
+impl Interest {
+    /// The readiness bits that satisfy this interest.
+    pub fn mask(self) -> Ready {
+        match self {
+            Interest::Readable => Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR,
+            Interest::Writable => Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR,
+            Interest::Priority => Ready::PRIORITY | Ready::ERROR,
+        }
+    }
+
+    /// The waiter list used by this interest: priority waiters share the reader list, because a
+    /// priority event is rare and a spurious wake of a reader is harmless.
+    pub(crate) fn direction(self) -> Direction {
+        match self {
+            Interest::Readable | Interest::Priority => Direction::Read,
+            Interest::Writable => Direction::Write,
+        }
+    }
+}
+
+/// Which waiter list of a registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits whose arrival wakes this list's waiters.
+    pub(crate) fn wakes_on(self) -> Ready {
+        match self {
+            Direction::Read => Interest::Readable.mask() | Interest::Priority.mask(),
+            Direction::Write => Interest::Writable.mask(),
+        }
+    }
+}
+
+/// Readiness observed at a given reactor tick: what a clear needs to prove it is not erasing a
+/// newer event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadyEvent {
+    /// The bits that satisfied the waiter's interest.
+    pub ready: Ready,
+    /// The reactor tick at which the registration's readiness last changed.
+    pub(crate) tick: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hangup_closes_both_directions() {
+        let ready = Ready::from_epoll(libc::EPOLLHUP as u32);
+        assert!(ready.is_read_closed() && ready.is_write_closed());
+        assert!(!ready.is_readable());
+    }
+
+    #[test]
+    fn error_satisfies_every_interest() {
+        let ready = Ready::from_epoll(libc::EPOLLERR as u32);
+        for interest in [Interest::Readable, Interest::Writable, Interest::Priority] {
+            assert!(ready.intersects(interest.mask()), "{interest:?}");
+        }
+    }
+
+    #[test]
+    fn sticky_bits_are_not_clearable() {
+        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR;
+        assert!(!sticky.intersects(Ready::CLEARABLE));
+    }
+}

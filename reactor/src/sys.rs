@@ -1,0 +1,208 @@
+//! Every raw syscall the reactor makes, and nothing else.
+//!
+//! Each function is a thin, safe wrapper: it turns the C convention (`-1` and `errno`) into
+//! `io::Result` through [`syscall!`], and owns every fd it creates as an [`OwnedFd`] so that no
+//! code in this crate ever calls `close` by hand.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Calls a libc function and maps a `-1` return to `io::Error::last_os_error()`.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: every caller passes arguments that satisfy the named syscall's contract; the
+        // justification for each call sits on the function that invokes this macro.
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+/// The readiness bits this runtime asks epoll for on every fd, once, at registration.
+///
+/// Edge-triggered, so an fd is never re-armed; `EPOLLRDHUP` so a peer's half-close is seen even
+/// when the reader has already drained the data.
+pub(crate) const REGISTER_EVENTS: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
+
+/// An epoll instance plus whether this kernel has `epoll_pwait2`.
+#[derive(Debug)]
+pub(crate) struct Epoll {
+    fd: OwnedFd,
+    /// Cleared the first time `epoll_pwait2` answers `ENOSYS` (kernels before 5.11), after which
+    /// waits fall back to `epoll_wait` with a millisecond timeout rounded up.
+    has_pwait2: std::cell::Cell<bool>,
+}
+
+impl Epoll {
+    /// `epoll_create1(EPOLL_CLOEXEC)`: children of `fork`+`exec` must not inherit the instance.
+    pub(crate) fn new() -> io::Result<Epoll> {
+        let fd = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
+        Ok(Epoll {
+            // SAFETY: `fd` was just returned by `epoll_create1` and nothing else owns it.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            has_pwait2: std::cell::Cell::new(true),
+        })
+    }
+
+    /// `EPOLL_CTL_ADD` of `fd` with [`REGISTER_EVENTS`] and `token` as its user data.
+    pub(crate) fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        let mut event = libc::epoll_event {
+            events: REGISTER_EVENTS,
+            u64: token,
+        };
+        // The pointer is to a live local the kernel only reads during the call.
+        syscall!(epoll_ctl(
+            self.fd.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            &mut event
+        ))?;
+        Ok(())
+    }
+
+    /// `EPOLL_CTL_DEL` of `fd`. Must run before `fd` is closed: the registration belongs to the
+    /// open file description, so a `dup` of `fd` would otherwise keep reporting events.
+    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+        // Since Linux 2.6.9 the event pointer may be null for EPOLL_CTL_DEL.
+        syscall!(epoll_ctl(
+            self.fd.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd,
+            std::ptr::null_mut()
+        ))?;
+        Ok(())
+    }
+
+    /// Waits for events into `events` (its spare capacity) and returns how many arrived.
+    ///
+    /// `None` waits forever. `EINTR` is reported as zero events: a signal is not a failure of
+    /// the reactor, and the caller simply turns again.
+    pub(crate) fn wait(
+        &self,
+        events: &mut Vec<libc::epoll_event>,
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
+        events.clear();
+        let capacity = events.capacity().min(i32::MAX as usize) as libc::c_int;
+        let result = if self.has_pwait2.get() {
+            match self.wait_pwait2(events, capacity, timeout) {
+                Err(err) if err.raw_os_error() == Some(libc::ENOSYS) => {
+                    self.has_pwait2.set(false);
+                    tracing::debug!("epoll_pwait2 unavailable; falling back to epoll_wait");
+                    self.wait_millis(events, capacity, timeout)
+                }
+                other => other,
+            }
+        } else {
+            self.wait_millis(events, capacity, timeout)
+        };
+        let count = match result {
+            Ok(count) => count as usize,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => 0,
+            Err(err) => return Err(err),
+        };
+        // SAFETY: the kernel initialised the first `count` entries, and `count <= capacity`.
+        unsafe { events.set_len(count) };
+        Ok(count)
+    }
+
+    fn wait_pwait2(
+        &self,
+        events: &mut Vec<libc::epoll_event>,
+        capacity: libc::c_int,
+        timeout: Option<Duration>,
+    ) -> io::Result<libc::c_int> {
+        let timespec = timeout.map(|t| libc::timespec {
+            tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+            tv_nsec: t.subsec_nanos() as libc::c_long,
+        });
+        let timespec_ptr = timespec
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // The buffer has room for `capacity` events; the timespec (or null, meaning "forever")
+        // outlives the call; a null sigmask leaves the thread's mask alone.
+        syscall!(epoll_pwait2(
+            self.fd.as_raw_fd(),
+            events.as_mut_ptr(),
+            capacity,
+            timespec_ptr,
+            std::ptr::null()
+        ))
+    }
+
+    fn wait_millis(
+        &self,
+        events: &mut Vec<libc::epoll_event>,
+        capacity: libc::c_int,
+        timeout: Option<Duration>,
+    ) -> io::Result<libc::c_int> {
+        let millis = timeout.map_or(-1, millis_rounded_up);
+        // The buffer has room for `capacity` events.
+        syscall!(epoll_wait(
+            self.fd.as_raw_fd(),
+            events.as_mut_ptr(),
+            capacity,
+            millis
+        ))
+    }
+}
+
+/// Rounds up so that a wait never ends before a deadline: 1.2 ms waits 2 ms, and a
+/// sub-millisecond timeout waits 1 ms rather than busy-looping with 0.
+fn millis_rounded_up(timeout: Duration) -> libc::c_int {
+    let millis = timeout.as_nanos().div_ceil(1_000_000);
+    millis.min(libc::c_int::MAX as u128) as libc::c_int
+}
+
+/// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`: the cross-thread unpark signal.
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    let fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
+    // SAFETY: `fd` was just returned by `eventfd` and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds one to an eventfd's counter. Fails with `WouldBlock` only when the counter is full.
+pub(crate) fn eventfd_write(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let one: u64 = 1;
+    // The source is a live 8-byte value, the size an eventfd write requires.
+    syscall!(write(
+        fd.as_raw_fd(),
+        (&one as *const u64).cast(),
+        std::mem::size_of::<u64>()
+    ))?;
+    Ok(())
+}
+
+/// Resets an eventfd's counter to zero (a read returns and clears it).
+pub(crate) fn eventfd_reset(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut value: u64 = 0;
+    // The destination is a live 8-byte value, the size an eventfd read requires.
+    syscall!(read(
+        fd.as_raw_fd(),
+        (&mut value as *mut u64).cast(),
+        std::mem::size_of::<u64>()
+    ))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_round_up_never_down() {
+        assert_eq!(millis_rounded_up(Duration::ZERO), 0);
+        assert_eq!(millis_rounded_up(Duration::from_nanos(1)), 1);
+        assert_eq!(millis_rounded_up(Duration::from_micros(1_200)), 2);
+        assert_eq!(millis_rounded_up(Duration::from_millis(5)), 5);
+        assert_eq!(
+            millis_rounded_up(Duration::from_secs(u64::MAX)),
+            libc::c_int::MAX
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Waking a reactor that is blocked in `epoll_wait` from another thread.
+//!
+//! An eventfd is registered edge-triggered with the reactor's epoll instance. Each write to it is
+//! a new edge, so it never needs draining; it is reset only if a write would overflow its counter.
+//!
+//! Writes are coalesced by two flags, with this handshake (all `SeqCst`):
+//! - the reactor sets `parked`, then reads `notified`; if set, it does not block;
+//! - an unparker sets `notified`, then reads `parked`; if set, it writes the eventfd.
+//!
+//! Whatever the interleaving, at least one side sees the other's flag, so a notification is
+//! never lost; and only the first notification after the reactor last woke writes, so there is
+//! at most one write per sleep. The reactor clears `notified` when it wakes, *before* its caller
+//! looks at whatever the notifier queued, so work queued before the clear is seen then and work
+//! queued after it sets `notified` afresh.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::sys;
+
+/// State shared between a reactor and its [`Unparker`]s.
+#[derive(Debug)]
+struct Shared {
+    eventfd: OwnedFd,
+    /// The reactor is in (or about to enter) a blocking wait.
+    parked: AtomicBool,
+    /// A notification arrived since the reactor last woke.
+    notified: AtomicBool,
+    /// How many times the eventfd was written; exposed so tests can prove coalescing.
+    eventfd_writes: AtomicU64,
+}
+
+/// Wakes the reactor of another thread. Cheap to clone; `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct Unparker {
+    shared: Arc<Shared>,
+}
+
+impl Unparker {
+    pub(crate) fn new() -> io::Result<Unparker> {
+        Ok(Unparker {
+            shared: Arc::new(Shared {
+                eventfd: sys::eventfd()?,
+                parked: AtomicBool::new(false),
+                notified: AtomicBool::new(false),
+                eventfd_writes: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The eventfd to register with the reactor's epoll instance.
+    pub(crate) fn fd(&self) -> RawFd {
+        self.shared.eventfd.as_raw_fd()
+    }
+
+    /// Makes the reactor's current or next `turn` return promptly. Call it after queueing the
+    /// work the reactor's thread should look at.
+    pub fn unpark(&self) {
+        let shared = &*self.shared;
+        if shared.notified.swap(true, Ordering::SeqCst) {
+            return; // Already notified since the reactor last woke; that wake covers this one.
+        }
+        if !shared.parked.load(Ordering::SeqCst) {
+            return; // The reactor is awake and will see `notified` before it blocks.
+        }
+        shared.eventfd_writes.fetch_add(1, Ordering::Relaxed);
+        let fd = shared.eventfd.as_fd();
+        if let Err(err) = sys::eventfd_write(fd) {
+            if err.kind() == io::ErrorKind::WouldBlock {
+                // The counter is full (after ~2^64 writes): reset it and write again.
+                let _ = sys::eventfd_reset(fd);
+                let _ = sys::eventfd_write(fd);
+            } else {
+                tracing::error!(%err, "failed to write the unpark eventfd");
+            }
+        }
+    }
+
+    /// How many times this reactor's eventfd has been written. At most one write per sleep of
+    /// the reactor, whatever the number of `unpark` calls.
+    pub fn eventfd_writes(&self) -> u64 {
+        self.shared.eventfd_writes.load(Ordering::Relaxed)
+    }
+
+    /// Called by the reactor before a wait that may block: returns `false` if a notification is
+    /// already pending, in which case the wait must not block.
+    pub(crate) fn begin_park(&self) -> bool {
+        self.shared.parked.store(true, Ordering::SeqCst);
+        !self.shared.notified.load(Ordering::SeqCst)
+    }
+
+    /// Called by the reactor after every wait: consumes pending notifications.
+    pub(crate) fn end_park(&self) {
+        self.shared.parked.store(false, Ordering::SeqCst);
+        self.shared.notified.store(false, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,43 @@
+//! minireactor: a single-threaded async runtime for Linux, built directly on epoll.
+//!
+//! One thread, one epoll instance (edge-triggered), nothing hidden. The runtime is three small
+//! crates, re-exported here:
+//!
+//! - the **reactor** (`minireactor-reactor`): the thread's epoll instance, per-fd readiness and
+//!   wakers, timers, and the cross-thread unparker;
+//! - the **executor** (`minireactor-executor`): [`block_on`], [`spawn`], [`JoinHandle`];
+//! - **io** (`minireactor-io`): [`io::AsyncFd`], which makes any fd awaitable.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = minireactor::block_on(async {
+//!     let tasks: Vec<_> = (1..=3)
+//!         .map(|i| minireactor::spawn(async move {
+//!             minireactor::time::sleep(Duration::from_millis(i)).await;
+//!             i
+//!         }))
+//!         .collect();
+//!     let mut total = 0;
+//!     for task in tasks {
+//!         total += task.await.unwrap();
+//!     }
+//!     total
+//! });
+//! assert_eq!(total, 6);
+//! ```
+
+pub use minireactor_executor::{block_on, spawn, yield_now, JoinError, JoinHandle, Runtime};
+pub use minireactor_reactor::time;
+
+/// Awaitable file descriptors.
+pub mod io {
+    pub use minireactor_io::{
+        AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
+    };
+}
+
+/// The reactor itself, for tests and for code that drives it directly.
+pub mod reactor {
+    pub use minireactor_reactor::{Reactor, ReadyEvent, Registration, Unparker};
+}
