@@ -269,6 +269,65 @@ impl fmt::Debug for Reactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct CountingWaker(AtomicUsize);
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Regression: an event for a freed slot must not reach the slot's next owner.
+    ///
+    /// The stale event is produced for real: A's fd is closed *without* `EPOLL_CTL_DEL` while a
+    /// dup keeps its open file description alive, so the kernel keeps A's epoll item and its old
+    /// token; B then reuses A's slab slot.
+    #[test]
+    fn stale_event_after_slot_reuse_is_dropped() {
+        let reactor = Reactor::current().unwrap();
+        let (a, mut a_peer) = UnixStream::pair().unwrap();
+        let a_dup = a.try_clone().unwrap();
+        let a_id = reactor.register(a.as_raw_fd()).unwrap();
+        drop(a);
+        let deleted = reactor.deregister(a_id);
+        assert!(
+            deleted.is_err(),
+            "the fd was closed, so EPOLL_CTL_DEL cannot find it"
+        );
+
+        let (b, _b_peer) = UnixStream::pair().unwrap();
+        let b_id = reactor.register(b.as_raw_fd()).unwrap();
+        assert_eq!(
+            b_id.key, a_id.key,
+            "B must reuse A's slot for this test to mean anything"
+        );
+        assert_ne!(b_id.generation, a_id.generation);
+        reactor.turn(Some(Duration::ZERO)).unwrap(); // Initial EPOLLOUT edges of A and B.
+
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let poll = reactor.poll_ready(b_id, Interest::Readable, &mut Context::from_waker(&waker));
+        assert!(poll.is_pending());
+
+        a_peer.write_all(b"stale").unwrap();
+        let events = reactor.turn(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(events, 1, "the kernel should report A's old token once");
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            0,
+            "B was woken by A's event"
+        );
+        assert!(!reactor.readiness(b_id).is_readable());
+
+        reactor.deregister(b_id).unwrap();
+        drop(a_dup);
+    }
 
     #[test]
     fn token_round_trips_key_and_generation() {

@@ -1,0 +1,387 @@
+//! The executor: spawning, joining, aborting, panics, nesting, fairness, cross-thread wakes,
+//! shutdown.
+
+mod util;
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use minireactor::reactor::Reactor;
+use minireactor::time::sleep;
+use minireactor::{spawn, yield_now, Runtime};
+use util::run_with_watchdog;
+
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+/// Counts its drops.
+struct DropCounter(Rc<Cell<usize>>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+/// Never completes.
+fn pending_forever() -> impl Future<Output = ()> {
+    poll_fn(|_| Poll::Pending)
+}
+
+#[test]
+fn hundred_thousand_tasks_complete_and_leave_an_empty_slab() {
+    let runtime = Runtime::new().unwrap();
+    let sum = runtime.block_on(async {
+        let handles: Vec<_> = (0..100_000u64).map(|i| spawn(async move { i })).collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    });
+    assert_eq!(sum, (0..100_000u64).sum::<u64>());
+    assert_eq!(runtime.live_tasks(), 0);
+}
+
+#[test]
+fn detached_tasks_still_run() {
+    let ran = Rc::new(Cell::new(0));
+    minireactor::block_on({
+        let ran = ran.clone();
+        async move {
+            for _ in 0..10 {
+                let ran = ran.clone();
+                drop(spawn(async move {
+                    yield_now().await;
+                    ran.set(ran.get() + 1);
+                }));
+            }
+            while ran.get() < 10 {
+                yield_now().await;
+            }
+        }
+    });
+    assert_eq!(ran.get(), 10);
+}
+
+#[test]
+fn abort_drops_the_future_and_the_joiner_sees_cancelled() {
+    let drops = Rc::new(Cell::new(0));
+    run_with_watchdog(WATCHDOG, {
+        let drops = drops.clone();
+        async move {
+            let guard = DropCounter(drops.clone());
+            let handle = spawn(async move {
+                let _guard = guard;
+                pending_forever().await;
+            });
+            yield_now().await; // Let it start.
+            assert!(!handle.is_finished());
+            handle.abort();
+            let err = handle.await.expect_err("an aborted task has no output");
+            assert!(err.is_cancelled());
+            assert!(!err.is_panic());
+            assert_eq!(drops.get(), 1, "the future was not dropped");
+        }
+    });
+    assert_eq!(drops.get(), 1, "dropped more than once");
+}
+
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    run_with_watchdog(WATCHDOG, async {
+        let handle = spawn(async { 7 });
+        while !handle.is_finished() {
+            yield_now().await;
+        }
+        handle.abort();
+        assert_eq!(handle.await.unwrap(), 7);
+    });
+}
+
+#[test]
+fn panicking_task_reaches_its_joiner_and_spares_the_others() {
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on(async {
+        let before = spawn(async { 1 });
+        let bad = spawn(async {
+            yield_now().await;
+            panic!("boom");
+        });
+        let after = spawn(async {
+            yield_now().await;
+            2
+        });
+        let err = bad.await.expect_err("the task panicked");
+        assert!(err.is_panic());
+        assert_eq!(err.to_string(), "task panicked: boom");
+        let payload = err.into_panic();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+        assert_eq!(before.await.unwrap() + after.await.unwrap(), 3);
+    });
+    assert_eq!(runtime.live_tasks(), 0);
+}
+
+#[test]
+fn panic_in_block_on_future_propagates() {
+    let result = catch_unwind(|| minireactor::block_on(async { panic!("main future") }));
+    let payload = result.expect_err("the panic must reach the caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"main future"));
+    // The thread is usable afterwards.
+    assert_eq!(minireactor::block_on(async { 5 }), 5);
+}
+
+#[test]
+fn nested_block_on_panics_clearly_and_the_runtime_keeps_working() {
+    let outcome = minireactor::block_on(async {
+        let nested = catch_unwind(AssertUnwindSafe(|| minireactor::block_on(async { 1 })));
+        let payload = nested.expect_err("nested block_on must panic");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap();
+        // Still running: tasks and timers work after the failed nested call.
+        let task = spawn(async {
+            sleep(Duration::from_millis(1)).await;
+            3
+        });
+        (message, task.await.unwrap())
+    });
+    assert!(
+        outcome.0.contains("already running on this thread"),
+        "{}",
+        outcome.0
+    );
+    assert_eq!(outcome.1, 3);
+    assert_eq!(minireactor::block_on(async { 4 }), 4);
+}
+
+#[test]
+fn spawn_outside_a_runtime_panics_clearly() {
+    let payload = catch_unwind(|| drop(spawn(async {}))).expect_err("no runtime is running");
+    let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(message.contains("outside a runtime"), "{message}");
+}
+
+#[test]
+fn yielding_task_does_not_starve_a_timer() {
+    run_with_watchdog(WATCHDOG, async {
+        let stop = Rc::new(Cell::new(false));
+        let spinner = spawn({
+            let stop = stop.clone();
+            async move {
+                let mut spins = 0u64;
+                while !stop.get() {
+                    yield_now().await;
+                    spins += 1;
+                }
+                spins
+            }
+        });
+        let start = Instant::now();
+        sleep(Duration::from_millis(10)).await;
+        let late = start.elapsed().saturating_sub(Duration::from_millis(10));
+        stop.set(true);
+        let spins = spinner.await.unwrap();
+        assert!(spins > 0, "the spinner never ran");
+        // Generous for a loaded 2-core CI machine; starvation would be unbounded.
+        assert!(late < Duration::from_millis(250), "timer late by {late:?}");
+    });
+}
+
+#[test]
+fn task_woken_during_its_poll_is_polled_again_once() {
+    run_with_watchdog(WATCHDOG, async {
+        let polls = Rc::new(Cell::new(0));
+        let task = spawn({
+            let polls = polls.clone();
+            poll_fn(move |cx| {
+                polls.set(polls.get() + 1);
+                if polls.get() == 1 {
+                    // Three wakes during one poll: one more poll, not three.
+                    cx.waker().wake_by_ref();
+                    cx.waker().wake_by_ref();
+                    let owned = cx.waker().clone();
+                    owned.wake();
+                    return Poll::Pending;
+                }
+                Poll::Ready(())
+            })
+        });
+        task.await.unwrap();
+        assert_eq!(polls.get(), 2);
+    });
+}
+
+/// A flag set from another thread, awaited by a task.
+struct CrossThreadCounter {
+    count: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl CrossThreadCounter {
+    fn wait_for(&self, target: usize) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| {
+            // Store the waker first, then check: a bump in between is then never missed.
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            if self.count.load(Ordering::SeqCst) >= target {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Bumps the count and wakes the waiter; returns whether a wake was made.
+    fn bump(&self) -> bool {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        match &*self.waker.lock().unwrap() {
+            Some(waker) => {
+                waker.wake_by_ref();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[test]
+fn cross_thread_wakes_complete_every_task_with_coalesced_eventfd_writes() {
+    const THREADS: usize = 4;
+    const WAKES: usize = 10_000;
+    let runtime = Runtime::new().unwrap();
+    let unparker = Reactor::current().unwrap().unparker();
+    let writes_before = unparker.eventfd_writes();
+    let counters: Vec<_> = (0..THREADS)
+        .map(|_| {
+            Arc::new(CrossThreadCounter {
+                count: AtomicUsize::new(0),
+                waker: Mutex::new(None),
+            })
+        })
+        .collect();
+    let wakes_made = Arc::new(AtomicUsize::new(0));
+    let start = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = counters
+        .iter()
+        .map(|counter| {
+            let (counter, wakes_made, start) = (counter.clone(), wakes_made.clone(), start.clone());
+            std::thread::spawn(move || {
+                while !start.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                for i in 0..WAKES {
+                    if counter.bump() {
+                        wakes_made.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if i % 64 == 0 {
+                        // Pause now and then so the runtime parks and needs the eventfd.
+                        std::thread::sleep(Duration::from_micros(50));
+                    }
+                }
+            })
+        })
+        .collect();
+    runtime.block_on(async {
+        let tasks: Vec<_> = counters
+            .iter()
+            .map(|counter| {
+                let counter = counter.clone();
+                spawn(async move { counter.wait_for(WAKES).await })
+            })
+            .collect();
+        yield_now().await; // Let every task store its waker before the threads start.
+        start.store(true, Ordering::SeqCst);
+        for task in tasks {
+            minireactor::time::timeout(WATCHDOG, task)
+                .await
+                .expect("watchdog: a cross-thread wake was lost")
+                .unwrap();
+        }
+    });
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let writes = unparker.eventfd_writes() - writes_before;
+    let wakes = wakes_made.load(Ordering::SeqCst) as u64;
+    assert!(
+        writes > 0,
+        "the runtime never parked, so the test proved nothing"
+    );
+    assert!(writes <= wakes, "{writes} eventfd writes for {wakes} wakes");
+}
+
+#[test]
+fn dropping_the_runtime_drops_each_task_once_and_wakers_stay_safe() {
+    let drops = Rc::new(Cell::new(0));
+    let stored_waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on({
+        let drops = drops.clone();
+        let stored_waker = stored_waker.clone();
+        async move {
+            let stored_waker = stored_waker.clone();
+            drop(spawn(poll_fn(move |cx| {
+                *stored_waker.lock().unwrap() = Some(cx.waker().clone());
+                Poll::<()>::Pending
+            })));
+            for _ in 0..100 {
+                let guard = DropCounter(drops.clone());
+                drop(spawn(async move {
+                    let _guard = guard;
+                    pending_forever().await;
+                }));
+            }
+            yield_now().await;
+        }
+    });
+    assert_eq!(runtime.live_tasks(), 101);
+    drop(runtime);
+    assert_eq!(drops.get(), 100);
+    let waker = stored_waker
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the task stored its waker");
+    // Waking a task of a dropped runtime, here and from another thread, is harmless.
+    waker.wake_by_ref();
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+}
+
+#[test]
+fn a_future_ready_at_its_deadline_wins_the_timeout() {
+    run_with_watchdog(WATCHDOG, async {
+        let ready = std::future::ready(9);
+        let out = minireactor::time::timeout(Duration::ZERO, ready).await;
+        assert_eq!(out, Ok(9));
+    });
+}
+
+#[test]
+fn block_on_future_is_polled_only_when_woken() {
+    let polls = Rc::new(Cell::new(0));
+    minireactor::block_on({
+        let polls = polls.clone();
+        poll_fn(move |cx| {
+            polls.set(polls.get() + 1);
+            if polls.get() > 1 {
+                return Poll::Ready(());
+            }
+            // Wake the main future once, 5 ms from now; the timer and task in between make the
+            // loop turn the reactor several times without polling it.
+            let waker = cx.waker().clone();
+            drop(spawn(async move {
+                sleep(Duration::from_millis(5)).await;
+                yield_now().await;
+                waker.wake();
+            }));
+            Poll::Pending
+        })
+    });
+    assert_eq!(polls.get(), 2);
+}
