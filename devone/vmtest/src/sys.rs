@@ -1,0 +1,258 @@
+//! Everything that touches the device, the module parameters or a raw
+//! syscall lives here, so that `grep unsafe` leads to one file.
+
+use std::ffi::c_void;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+/// The device node that devtmpfs creates when the module is loaded.
+pub const DEVICE_PATH: &str = "/dev/devone0";
+
+/// Where the module's writable parameters appear once it is loaded.
+const PARAMS_DIR: &str = "/sys/module/devone/parameters";
+
+/// Mirror of `struct ioctl_cmd` in `devone/module/devone_ioctl.h`.
+///
+/// Only `val` is used by the driver; `reg` and `offset` are kept for the
+/// book's layout.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IoctlCmd {
+    /// Unused by the driver.
+    pub reg: libc::c_uint,
+    /// Unused by the driver.
+    pub offset: libc::c_uint,
+    /// The byte that read(2) returns (0..=255).
+    pub val: libc::c_uint,
+}
+
+/// The `_IOC` encoding of `<asm-generic/ioctl.h>` (x86 uses the generic one):
+/// `dir << 30 | size << 16 | type << 8 | nr`.
+pub mod ioc {
+    /// No data is transferred (`_IOC_NONE`).
+    pub const NONE: u32 = 0;
+    /// User space writes, the driver reads (`_IOC_WRITE`).
+    pub const WRITE: u32 = 1;
+    /// The driver writes, user space reads (`_IOC_READ`).
+    pub const READ: u32 = 2;
+
+    const NR_SHIFT: u32 = 0;
+    const TYPE_SHIFT: u32 = 8;
+    const SIZE_SHIFT: u32 = 16;
+    const DIR_SHIFT: u32 = 30;
+    const SIZE_BITS: u32 = 14;
+
+    /// Builds an ioctl request number as the kernel's `_IOC()` macro does.
+    pub const fn encode(dir: u32, ty: u8, nr: u8, size: usize) -> libc::c_ulong {
+        assert!(size < (1 << SIZE_BITS), "ioctl argument too large");
+        ((dir << DIR_SHIFT)
+            | ((size as u32) << SIZE_SHIFT)
+            | ((ty as u32) << TYPE_SHIFT)
+            | ((nr as u32) << NR_SHIFT)) as libc::c_ulong
+    }
+}
+
+/// The ioctl "type" (magic) of devone, `IOC_MAGIC` in the header.
+pub const IOC_MAGIC: u8 = b'd';
+/// `_IOW('d', 1, struct ioctl_cmd)`: set the value (needs CAP_SYS_ADMIN).
+pub const IOCTL_VALSET: libc::c_ulong =
+    ioc::encode(ioc::WRITE, IOC_MAGIC, 1, mem::size_of::<IoctlCmd>());
+/// `_IOR('d', 2, struct ioctl_cmd)`: get the value.
+pub const IOCTL_VALGET: libc::c_ulong =
+    ioc::encode(ioc::READ, IOC_MAGIC, 2, mem::size_of::<IoctlCmd>());
+
+/// Turns the `-1`-and-errno convention into an `io::Result`.
+fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
+    if ret == T::from(-1) {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Sets the module parameters that the next `open` of the device will use.
+pub fn set_params(latency_ms: u32, pollable: bool) -> io::Result<()> {
+    fs::write(format!("{PARAMS_DIR}/latency_ms"), latency_ms.to_string())?;
+    fs::write(
+        format!("{PARAMS_DIR}/pollable"),
+        if pollable { "1" } else { "0" },
+    )?;
+    Ok(())
+}
+
+/// The module's reference count: one per open file of the device.
+pub fn module_refcount() -> io::Result<u32> {
+    let text = fs::read_to_string("/sys/module/devone/refcnt")?;
+    text.trim()
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("refcnt {text:?}: {e}")))
+}
+
+/// One open file of `/dev/devone0`.
+///
+/// A plain `File`: read and write go through std, and `EAGAIN` shows up as
+/// `io::ErrorKind::WouldBlock`.
+pub fn open_device(nonblocking: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).custom_flags(libc::O_CLOEXEC);
+    if nonblocking {
+        options.custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK);
+    }
+    options.open(DEVICE_PATH)
+}
+
+/// `ioctl(fd, request, &mut cmd)`.
+pub fn ioctl(fd: impl AsFd, request: libc::c_ulong, cmd: &mut IoctlCmd) -> io::Result<()> {
+    // SAFETY: `cmd` is a live, exclusively borrowed `struct ioctl_cmd`, as
+    // large as every request this program sends declares; the kernel reads
+    // or writes at most that many bytes through it.
+    let ret = unsafe {
+        libc::ioctl(
+            fd.as_fd().as_raw_fd(),
+            request as _,
+            cmd as *mut IoctlCmd as *mut c_void,
+        )
+    };
+    cvt(ret).map(drop)
+}
+
+/// Reads the device's value with `IOCTL_VALGET`.
+pub fn valget(fd: impl AsFd) -> io::Result<u32> {
+    let mut cmd = IoctlCmd::default();
+    ioctl(fd, IOCTL_VALGET, &mut cmd)?;
+    Ok(cmd.val)
+}
+
+/// Sets the device's value with `IOCTL_VALSET`.
+pub fn valset(fd: impl AsFd, val: u32) -> io::Result<()> {
+    let mut cmd = IoctlCmd {
+        val,
+        ..IoctlCmd::default()
+    };
+    ioctl(fd, IOCTL_VALSET, &mut cmd)
+}
+
+/// `read(2)` into an address that is never mapped (page zero), to see the
+/// driver's `-EFAULT` path.
+pub fn read_into_unmapped(fd: impl AsFd, len: usize) -> io::Result<usize> {
+    // Page zero is never mapped: vm.mmap_min_addr keeps it out of reach.
+    let bad = 16 as *mut c_void;
+    // SAFETY: the kernel checks user addresses and reports a bad one as
+    // EFAULT; no memory of this process is written through `bad`.
+    let ret = unsafe { libc::read(fd.as_fd().as_raw_fd(), bad, len) };
+    cvt(ret).map(|n| n as usize)
+}
+
+/// `poll(2)` on one fd; returns its `revents` (0 on timeout).
+pub fn poll_one(
+    fd: impl AsFd,
+    events: libc::c_short,
+    timeout_ms: i32,
+) -> io::Result<libc::c_short> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_fd().as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid, exclusively borrowed pollfd and we pass 1.
+    let ret = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    cvt(ret)?;
+    Ok(pfd.revents)
+}
+
+/// A minimal epoll instance, enough to test the driver's poll method.
+pub struct Epoll {
+    fd: OwnedFd,
+}
+
+impl Epoll {
+    /// `epoll_create1(EPOLL_CLOEXEC)`.
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: no pointers are involved.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: `fd` was just returned by epoll_create1, so it is open and
+        // nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Self { fd })
+    }
+
+    /// `epoll_ctl(EPOLL_CTL_ADD)` with `events` and `token` as user data.
+    pub fn add(&self, fd: impl AsFd, events: u32, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: both fds are open for the duration of the call and `ev`
+        // is a valid epoll_event that the kernel only reads.
+        let ret = unsafe {
+            libc::epoll_ctl(
+                self.fd.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                fd.as_fd().as_raw_fd(),
+                &mut ev,
+            )
+        };
+        cvt(ret).map(drop)
+    }
+
+    /// `epoll_wait` for up to 8 events; returns `(token, events)` pairs.
+    pub fn wait(&self, timeout_ms: i32) -> io::Result<Vec<(u64, u32)>> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
+        // SAFETY: `events` is a writable array of 8 epoll_events and we
+        // tell the kernel it may fill at most 8.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.fd.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len() as i32,
+                timeout_ms,
+            )
+        };
+        let n = cvt(n)? as usize;
+        Ok(events[..n].iter().map(|e| (e.u64, e.events)).collect())
+    }
+}
+
+/// Runs `child` in a forked child process as uid/gid 65534 (nobody), which
+/// drops every capability, and returns the child's exit status.
+///
+/// `child` must only make plain syscalls: it runs in a copy of this process
+/// and ends with `_exit`, without running destructors or flushing stdio.
+pub fn run_as_nobody(child: impl FnOnce() -> i32) -> io::Result<i32> {
+    // SAFETY: this program has a single thread, so the child gets a
+    // consistent copy of the whole process; it then only runs `child` (plain
+    // syscalls, per this function's contract) and `_exit`.
+    let pid = cvt(unsafe { libc::fork() })?;
+    if pid == 0 {
+        // SAFETY: setgid/setuid take no pointers.  Gid first: once the uid
+        // is not 0 we could no longer change it.
+        let dropped = unsafe { libc::setgid(65534) == 0 && libc::setuid(65534) == 0 };
+        let code = if dropped { child() } else { 125 };
+        // SAFETY: ends the child without touching the parent's state.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child and `status` is a valid out-pointer.
+    cvt(unsafe { libc::waitpid(pid, &mut status, 0) })?;
+    if libc::WIFEXITED(status) {
+        Ok(libc::WEXITSTATUS(status))
+    } else {
+        Err(io::Error::other(format!(
+            "child died, wait status {status:#x}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a C program compiled against `devone_ioctl.h` sees (printed by
+    /// `printf("%#x", IOCTL_VALSET)`), as an independent cross-check.
+    #[test]
+    fn ioctl_numbers_match_the_c_header() {
+        assert_eq!(mem::size_of::<IoctlCmd>(), 12);
+        assert_eq!(IOCTL_VALSET, 0x400c_6401);
+        assert_eq!(IOCTL_VALGET, 0x800c_6402);
+    }
+}
