@@ -37,6 +37,8 @@ pub mod io {
     };
 }
 
+pub use minireactor_io::{net, signal};
+
 /// The reactor itself, for tests and for code that drives it directly.
 pub mod reactor {
     pub use minireactor_reactor::{Reactor, ReadyEvent, Registration, Unparker};

@@ -94,9 +94,17 @@ fn interval_ticks_on_schedule_and_skips_missed_ticks() {
         let late = ticker.tick().await;
         let caught_up_at = Instant::now();
         let next = ticker.tick().await;
-        assert_eq!(late - second, period, "the missed tick is reported once, as scheduled");
+        assert_eq!(
+            late - second,
+            period,
+            "the missed tick is reported once, as scheduled"
+        );
         assert!(next > caught_up_at, "missed ticks came in a burst");
-        assert_eq!((next - first).as_nanos() % period.as_nanos(), 0, "schedule drifted");
+        assert_eq!(
+            (next - first).as_nanos() % period.as_nanos(),
+            0,
+            "schedule drifted"
+        );
         assert!(Instant::now() >= next);
     });
 }

@@ -66,9 +66,21 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Like [`new`](Self::new), but on failure returns the value with the error.
     pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        match sys::set_nonblocking(inner.as_raw_fd()) {
+            Ok(()) => AsyncFd::try_new_nonblocking(inner),
+            Err(error) => Err(AsyncFdTryNewError { inner, error }),
+        }
+    }
+
+    /// Registers a value whose fd was created non-blocking (`SOCK_NONBLOCK`, `accept4`), saving
+    /// the `fcntl` round trip of [`new`](Self::new).
+    pub(crate) fn new_nonblocking(inner: T) -> io::Result<AsyncFd<T>> {
+        AsyncFd::try_new_nonblocking(inner).map_err(|err| err.into_parts().1)
+    }
+
+    fn try_new_nonblocking(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
         let fd = inner.as_raw_fd();
-        let registered = sys::set_nonblocking(fd).and_then(|()| Registration::new(fd));
-        match registered {
+        match Registration::new(fd) {
             Ok(registration) => Ok(AsyncFd {
                 registration: Some(registration),
                 inner: Some(inner),

@@ -3,9 +3,11 @@
 //! turns this thread's reactor can drive it.
 //!
 //! Reading order: `sys` (the raw syscalls), then [`AsyncFd`] (the edge-trigger contract is in its
-//! module documentation).
+//! module documentation), then [`net`] (sockets) and [`signal`].
 
 mod async_fd;
+pub mod net;
+pub mod signal;
 mod sys;
 
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, TryIoError};

@@ -1,7 +1,10 @@
-//! Every raw syscall of the I/O crate.
+//! Every raw syscall of the I/O crate, and the socket-address conversions they need.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// Calls a libc function and maps a `-1` return to `io::Error::last_os_error()`.
 macro_rules! syscall {
@@ -25,4 +28,242 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
         syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
     }
     Ok(())
+}
+
+/// A socket address in the kernel's layout, with its length.
+pub(crate) struct RawSockAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl RawSockAddr {
+    fn empty() -> RawSockAddr {
+        RawSockAddr {
+            // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
+            storage: unsafe { std::mem::zeroed() },
+            len: std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        }
+    }
+
+    /// An IPv4 or IPv6 address.
+    pub(crate) fn from_inet(addr: &SocketAddr) -> RawSockAddr {
+        let mut raw = RawSockAddr::empty();
+        match addr {
+            SocketAddr::V4(v4) => {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: v4.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr type.
+                unsafe {
+                    std::ptr::write(
+                        (&mut raw.storage as *mut libc::sockaddr_storage).cast(),
+                        sin,
+                    )
+                };
+                raw.len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            }
+            SocketAddr::V6(v6) => {
+                let sin6 = libc::sockaddr_in6 {
+                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                    sin6_port: v6.port().to_be(),
+                    sin6_flowinfo: v6.flowinfo(),
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: v6.ip().octets(),
+                    },
+                    sin6_scope_id: v6.scope_id(),
+                };
+                // SAFETY: as above.
+                unsafe {
+                    std::ptr::write(
+                        (&mut raw.storage as *mut libc::sockaddr_storage).cast(),
+                        sin6,
+                    )
+                };
+                raw.len = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+            }
+        }
+        raw
+    }
+
+    /// A Unix-domain path address.
+    pub(crate) fn from_unix_path(path: &Path) -> io::Result<RawSockAddr> {
+        let bytes = path.as_os_str().as_bytes();
+        let mut raw = RawSockAddr::empty();
+        // SAFETY: sockaddr_un fits in sockaddr_storage and all-zero is a valid value for it.
+        let sun = unsafe {
+            &mut *(&mut raw.storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>()
+        };
+        if bytes.contains(&0) || bytes.len() >= sun.sun_path.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "unix socket path must be shorter than {} bytes and contain no NUL: {}",
+                    sun.sun_path.len(),
+                    path.display()
+                ),
+            ));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let path_offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+        raw.len = (path_offset + bytes.len() + 1) as libc::socklen_t;
+        Ok(raw)
+    }
+
+    /// The address as an IP socket address.
+    pub(crate) fn to_inet(&self) -> io::Result<SocketAddr> {
+        match i32::from(self.storage.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the family says the storage holds a sockaddr_in.
+                let sin = unsafe {
+                    &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+                };
+                let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+                Ok(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the family says the storage holds a sockaddr_in6.
+                let sin6 = unsafe {
+                    &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
+                let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                Ok(SocketAddr::V6(std::net::SocketAddrV6::new(
+                    ip,
+                    u16::from_be(sin6.sin6_port),
+                    sin6.sin6_flowinfo,
+                    sin6.sin6_scope_id,
+                )))
+            }
+            family => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unexpected address family {family}"),
+            )),
+        }
+    }
+
+    fn as_ptr(&self) -> *const libc::sockaddr {
+        (&self.storage as *const libc::sockaddr_storage).cast()
+    }
+}
+
+/// `socket(domain, ty | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)`.
+pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
+    let fd = syscall!(socket(
+        domain,
+        ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        0
+    ))?;
+    // SAFETY: `fd` was just returned by `socket` and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `SO_REUSEADDR`, so a restarted server can bind while old connections sit in TIME_WAIT.
+pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // The option value is a live c_int of the size passed.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        (&on as *const libc::c_int).cast(),
+        std::mem::size_of::<libc::c_int>() as libc::socklen_t
+    ))?;
+    Ok(())
+}
+
+pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> {
+    // The address points at `addr.len` initialised bytes.
+    syscall!(bind(fd.as_raw_fd(), addr.as_ptr(), addr.len))?;
+    Ok(())
+}
+
+pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()> {
+    // No pointers.
+    syscall!(listen(fd.as_raw_fd(), backlog))?;
+    Ok(())
+}
+
+/// Starts a connect; on a non-blocking socket `EINPROGRESS` (or `EAGAIN` for a full Unix
+/// listener) comes back as the error.
+pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> {
+    // The address points at `addr.len` initialised bytes.
+    syscall!(connect(fd.as_raw_fd(), addr.as_ptr(), addr.len))?;
+    Ok(())
+}
+
+/// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket needs no further syscalls.
+pub(crate) fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, RawSockAddr)> {
+    let mut addr = RawSockAddr::empty();
+    // The storage and its length are live out-parameters sized for any address.
+    let new_fd = syscall!(accept4(
+        fd.as_raw_fd(),
+        (&mut addr.storage as *mut libc::sockaddr_storage).cast(),
+        &mut addr.len,
+        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
+    ))?;
+    // SAFETY: `new_fd` was just returned by `accept4` and nothing else owns it.
+    Ok((unsafe { OwnedFd::from_raw_fd(new_fd) }, addr))
+}
+
+/// `send` with `MSG_NOSIGNAL`: a write to a peer that is gone returns `EPIPE` instead of
+/// raising SIGPIPE.
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // The buffer is valid for `buf.len()` bytes.
+    let n = syscall!(send(
+        fd.as_raw_fd(),
+        buf.as_ptr().cast(),
+        buf.len(),
+        libc::MSG_NOSIGNAL
+    ))?;
+    Ok(n as usize)
+}
+
+/// `recv` with no flags.
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // The buffer is valid for writes of `buf.len()` bytes.
+    let n = syscall!(recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0))?;
+    Ok(n as usize)
+}
+
+/// An eventfd for signal delivery: never read, so every write is a new edge that every epoll
+/// instance watching it sees.
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    let fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
+    // SAFETY: `fd` was just returned by `eventfd` and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Installs `handler` for `signal` with `SA_RESTART`, so other blocking syscalls of the program
+/// resume after it runs.
+pub(crate) fn install_signal_handler(
+    signal: libc::c_int,
+    handler: extern "C" fn(libc::c_int),
+) -> io::Result<()> {
+    // SAFETY: sigaction is plain data; zeroed means no flags and an empty mask.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as usize;
+    action.sa_flags = libc::SA_RESTART;
+    // The new action is fully initialised; the old-action pointer may be null.
+    syscall!(sigaction(signal, &action, std::ptr::null_mut()))?;
+    Ok(())
+}
+
+/// Adds one to an eventfd from inside a signal handler: only async-signal-safe calls, and
+/// `errno` is restored so the interrupted code does not see ours.
+pub(crate) fn eventfd_notify_from_signal_handler(fd: RawFd) {
+    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's life.
+    let errno = unsafe { *libc::__errno_location() };
+    let one: u64 = 1;
+    // SAFETY: `write` is async-signal-safe; the source is a live 8-byte value. A failure (a full
+    // counter, after 2^64 signals) is ignored: the pending edge already wakes the listeners.
+    unsafe { libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>()) };
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
 }

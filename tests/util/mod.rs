@@ -108,3 +108,83 @@ pub fn send_sigusr1(thread: libc::pthread_t) {
     let rc = unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
     assert_eq!(rc, 0);
 }
+
+/// Sets `SO_LINGER` to zero, so that closing the socket sends a reset instead of a FIN.
+pub fn set_linger_zero(fd: std::os::fd::RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the option value is a live `linger` of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "setsockopt(SO_LINGER): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// A small deterministic pseudo-random sequence (xorshift64), so tests need no extra crate
+/// and every run sends the same bytes.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `low..=high`.
+    pub fn range(&mut self, low: usize, high: usize) -> usize {
+        low + (self.next_u64() % (high - low + 1) as u64) as usize
+    }
+}
+
+/// Restores SIGPIPE's default action (terminate), which the Rust runtime sets to ignore, so a
+/// write that raised SIGPIPE would kill the test process.
+pub fn restore_default_sigpipe() {
+    // SAFETY: SIG_DFL is a valid disposition for SIGPIPE.
+    let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    assert_ne!(previous, libc::SIG_ERR);
+}
+
+/// Sends `signal` to this process.
+pub fn raise_in_process(signal: libc::c_int) {
+    // SAFETY: getpid has no preconditions; kill with our own pid and a valid signal number.
+    let rc = unsafe { libc::kill(libc::getpid(), signal) };
+    assert_eq!(rc, 0);
+}
+
+/// Lowers this process's soft limit on open files.
+pub fn set_open_file_limit(limit: u64) {
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: `rlimit` is a valid, initialised struct.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) };
+    assert_eq!(rc, 0, "setrlimit: {}", io::Error::last_os_error());
+}
+
+/// User plus system CPU time of process `pid`, from `/proc/PID/stat`.
+pub fn process_cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / ticks_per_second)
+}

@@ -1,0 +1,115 @@
+//! Reading and writing stream sockets (TCP and Unix) through an `AsyncFd`, shared by both.
+//!
+//! These loops are `AsyncFd::poll_io` plus one shortcut that is sound only for stream
+//! sockets, and is used only here: a `recv` that returns fewer bytes than asked has copied
+//! everything the socket had queued (the kernel fills the buffer from its queue until the queue
+//! is empty), and any byte that arrives later raises a new `EPOLLIN` edge. So the readiness can
+//! be cleared right away, skipping the extra `recv` that would only return `EAGAIN`. The same
+//! holds for a short `send`: the send buffer is full, and `EPOLLOUT` fires when space frees up.
+//! Pipes, character devices and datagram sockets keep the plain read-until-`EAGAIN` rule.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+use std::task::{ready, Context, Poll};
+
+use crate::sys;
+use crate::AsyncFd;
+
+pub(crate) fn poll_read<S: AsRawFd>(
+    fd: &AsyncFd<S>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0)); // A zero-length recv would look like EOF.
+    }
+    loop {
+        let mut guard = ready!(fd.poll_read_ready(cx));
+        match sys::recv(fd.as_fd(), buf) {
+            Ok(n) if n > 0 && n < buf.len() => {
+                guard.clear_ready(); // Drained: see the module documentation.
+                return Poll::Ready(Ok(n));
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+pub(crate) fn poll_write<S: AsRawFd>(
+    fd: &AsyncFd<S>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    loop {
+        let mut guard = ready!(fd.poll_write_ready(cx));
+        match sys::send(fd.as_fd(), buf) {
+            Ok(n) if n < buf.len() => {
+                guard.clear_ready(); // Send buffer full: see the module documentation.
+                return Poll::Ready(Ok(n));
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+pub(crate) async fn write_all<S: AsRawFd>(fd: &AsyncFd<S>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::future::poll_fn(|cx| poll_write(fd, cx, buf)).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Implements `futures_io::AsyncRead` and `AsyncWrite` for a stream type and for a shared
+/// reference to it (so a reader task and a writer task can share one stream), through its
+/// `fd: AsyncFd<_>` field. `close` shuts the write side down.
+macro_rules! impl_futures_io {
+    ($stream:ty) => {
+        impl_futures_io!(@impl $stream);
+        impl_futures_io!(@impl &$stream);
+    };
+    // Field access and method calls auto-deref, so one body serves `T` and `&T`.
+    (@impl $ty:ty) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::poll_read(&self.fd, cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::poll_write(&self.fd, cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(())) // Writes go straight to the kernel.
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+pub(crate) use impl_futures_io;
