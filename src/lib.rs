@@ -33,7 +33,7 @@ pub use minireactor_reactor::time;
 /// Awaitable file descriptors.
 pub mod io {
     pub use minireactor_io::{
-        AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
+        devone, AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
     };
 }
 

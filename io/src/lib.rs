@@ -3,9 +3,11 @@
 //! turns this thread's reactor can drive it.
 //!
 //! Reading order: `sys` (the raw syscalls), then [`AsyncFd`] (the edge-trigger contract is in its
-//! module documentation), then [`net`] (sockets) and [`signal`].
+//! module documentation), then [`net`] (sockets), [`signal`] and
+//! [`devone`] (the character device).
 
 mod async_fd;
+pub mod devone;
 pub mod net;
 pub mod signal;
 mod sys;
