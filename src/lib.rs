@@ -43,3 +43,8 @@ pub use minireactor_io::{net, signal};
 pub mod reactor {
     pub use minireactor_reactor::{Reactor, ReadyEvent, Registration, Unparker};
 }
+
+/// The README's code blocks, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

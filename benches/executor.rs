@@ -1,0 +1,2 @@
+//! Placeholder replaced by the executor micro-benchmarks.
+fn main() {}
