@@ -128,6 +128,10 @@ impl Reactor {
         };
 
         let mut events = self.events.take();
+        if events.capacity() == 0 {
+            // Only if `turn` was re-entered from a waker: the outer call holds the buffer.
+            events.reserve(EVENTS_CAPACITY);
+        }
         let waited = self.epoll.wait(&mut events, timeout);
         self.unparker.end_park();
         let tick = self.tick.get().wrapping_add(1);
@@ -137,9 +141,7 @@ impl Reactor {
         let mut to_wake = self.to_wake.take();
         self.dispatch(&events, tick, &mut to_wake);
         self.events.set(events);
-        self.timers
-            .borrow_mut()
-            .expire(Instant::now(), &mut to_wake);
+        self.expire_timers(&mut to_wake);
 
         // Every borrow is released: wakers may now re-enter the reactor.
         for waker in to_wake.drain(..) {
@@ -147,6 +149,14 @@ impl Reactor {
         }
         self.to_wake.set(to_wake);
         waited
+    }
+
+    /// Collects the wakers of due timers; reads the clock only if a timer is pending.
+    fn expire_timers(&self, to_wake: &mut Vec<Waker>) {
+        let mut timers = self.timers.borrow_mut();
+        if timers.len() > 0 {
+            timers.expire(Instant::now(), to_wake);
+        }
     }
 
     /// The caller's timeout shortened to the earliest timer's deadline.
