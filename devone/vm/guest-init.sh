@@ -120,7 +120,7 @@ if [ -x /devone-example ]; then
 	for latency in 0 200; do
 		echo "$latency" >$params/latency_ms
 		echo 1 >$params/pollable
-		if RUST_LOG=info timeout 60 /devone-example; then
+		if NO_COLOR=1 RUST_LOG=info timeout 60 /devone-example; then
 			pass "example_devone_latency_$latency"
 		else
 			fail "example_devone_latency_$latency" "exit status $?"
