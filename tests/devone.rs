@@ -53,8 +53,13 @@ fn awaiting_a_silent_device_does_not_block_the_runtime() {
         });
         let mut buf = [0; 8];
         let read = timeout(Duration::from_millis(50), dev.read(&mut buf)).await;
-        assert!(read.is_err(), "nothing was written, so the read must still be waiting");
-        ticker.await.expect("timers kept running while the read waited");
+        assert!(
+            read.is_err(),
+            "nothing was written, so the read must still be waiting"
+        );
+        ticker
+            .await
+            .expect("timers kept running while the read waited");
         assert_eq!(dev.value().unwrap_err().raw_os_error(), Some(libc::ENOTTY));
     });
 }

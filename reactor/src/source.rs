@@ -155,22 +155,35 @@ mod tests {
     }
 
     #[test]
-    fn one_waker_per_task_and_only_the_matching_direction_wakes() {
+    fn only_the_matching_direction_wakes() {
         let mut source = Source::new(0, 0);
         let (reader, reads) = counting_waker();
         let (writer, writes) = counting_waker();
-        for _ in 0..3 {
-            let _ = source.poll_ready(Interest::Readable, &mut Context::from_waker(&reader));
-        }
+        let _ = source.poll_ready(Interest::Readable, &mut Context::from_waker(&reader));
         let _ = source.poll_ready(Interest::Writable, &mut Context::from_waker(&writer));
         let mut wake = Vec::new();
         source.record(Ready::WRITABLE, 1, &mut wake);
-        assert_eq!(wake.len(), 1);
         wake.drain(..).for_each(Waker::wake);
+        assert_eq!(reads.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(writes.0.load(std::sync::atomic::Ordering::SeqCst), 1);
         source.record(Ready::READABLE, 2, &mut wake);
-        assert_eq!(wake.len(), 1, "re-polls by one task must not add wakers");
         wake.drain(..).for_each(Waker::wake);
         assert_eq!(reads.0.load(std::sync::atomic::Ordering::SeqCst), 1);
-        assert_eq!(writes.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri makes Waker::will_wake answer no at random, by design"
+    )]
+    fn repolls_by_one_task_store_one_waker() {
+        let mut source = Source::new(0, 0);
+        let (reader, _) = counting_waker();
+        for _ in 0..3 {
+            let _ = source.poll_ready(Interest::Readable, &mut Context::from_waker(&reader));
+        }
+        let mut wake = Vec::new();
+        source.record(Ready::READABLE, 1, &mut wake);
+        assert_eq!(wake.len(), 1);
     }
 }
