@@ -198,6 +198,21 @@ pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> 
     Ok(())
 }
 
+/// Takes the socket's pending error (`SO_ERROR`): how a non-blocking connect ended.
+pub(crate) fn take_socket_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
+    let mut error: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // The value and length are live out-parameters of the sizes passed.
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_ERROR,
+        (&mut error as *mut libc::c_int).cast(),
+        &mut len
+    ))?;
+    Ok((error != 0).then(|| io::Error::from_raw_os_error(error)))
+}
+
 /// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket needs no further syscalls.
 pub(crate) fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, RawSockAddr)> {
     let mut addr = RawSockAddr::empty();

@@ -9,11 +9,34 @@
 //! Pipes, character devices and datagram sockets keep the plain read-until-`EAGAIN` rule.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::task::{ready, Context, Poll};
 
-use crate::sys;
+use crate::sys::{self, RawSockAddr};
 use crate::AsyncFd;
+
+/// Connects a new non-blocking stream socket of `domain` to `addr`: starts the connect, waits
+/// for writability if it is in progress, then reads `SO_ERROR` to learn how it ended (e.g.
+/// `ConnectionRefused`).
+pub(crate) async fn connect<S: AsRawFd + From<OwnedFd>>(
+    domain: libc::c_int,
+    addr: &RawSockAddr,
+) -> io::Result<AsyncFd<S>> {
+    let socket = sys::socket(domain, libc::SOCK_STREAM)?;
+    let in_progress = match sys::connect(socket.as_fd(), addr) {
+        Ok(()) => false,
+        Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(err) => return Err(err),
+    };
+    let fd = AsyncFd::new_nonblocking(S::from(socket))?;
+    if in_progress {
+        let _writable = fd.writable().await;
+        if let Some(err) = sys::take_socket_error(fd.as_fd())? {
+            return Err(err);
+        }
+    }
+    Ok(fd)
+}
 
 pub(crate) fn poll_read<S: AsRawFd>(
     fd: &AsyncFd<S>,

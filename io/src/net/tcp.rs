@@ -144,22 +144,8 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = sys::socket(domain_of(&addr), libc::SOCK_STREAM)?;
-        let in_progress = match sys::connect(socket.as_fd(), &RawSockAddr::from_inet(&addr)) {
-            Ok(()) => false,
-            Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => true,
-            Err(err) => return Err(err),
-        };
-        let stream = TcpStream {
-            fd: AsyncFd::new_nonblocking(net::TcpStream::from(socket))?,
-        };
-        if in_progress {
-            let _writable = stream.fd.writable().await;
-            if let Some(err) = stream.fd.get_ref().take_error()? {
-                return Err(err);
-            }
-        }
-        Ok(stream)
+        let fd = stream::connect(domain_of(&addr), &RawSockAddr::from_inet(&addr)).await?;
+        Ok(TcpStream { fd })
     }
 
     /// Reads into `buf`; `Ok(0)` means the peer closed its write side (or `buf` is empty).

@@ -97,23 +97,9 @@ impl UnixStream {
     /// A Unix connect normally completes at once; if the listener's backlog is full it fails
     /// with `WouldBlock` rather than waiting (the kernel offers no readiness event for it).
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let socket = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        let in_progress =
-            match sys::connect(socket.as_fd(), &RawSockAddr::from_unix_path(path.as_ref())?) {
-                Ok(()) => false,
-                Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => true,
-                Err(err) => return Err(err),
-            };
-        let stream = UnixStream {
-            fd: AsyncFd::new_nonblocking(net::UnixStream::from(socket))?,
-        };
-        if in_progress {
-            let _writable = stream.fd.writable().await;
-            if let Some(err) = stream.fd.get_ref().take_error()? {
-                return Err(err);
-            }
-        }
-        Ok(stream)
+        let addr = RawSockAddr::from_unix_path(path.as_ref())?;
+        let fd = stream::connect(libc::AF_UNIX, &addr).await?;
+        Ok(UnixStream { fd })
     }
 
     /// A connected pair of sockets.
