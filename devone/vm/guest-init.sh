@@ -111,22 +111,43 @@ else
 	fail default_params "latency_ms=$(cat $params/latency_ms) pollable=$(cat $params/pollable)"
 fi
 
-# The driver checks; they set the parameters themselves, check by check.
+# The driver checks, first with plain syscalls, then through the runtime's
+# async API (the async_* checks; the last of them drops files with a read
+# pending and the timer armed, which the rmmod and the kernel log scan below
+# are there to catch).  They set the parameters themselves, check by check.
 run_checks devone-vmtest /devone-vmtest
 
-# Phase 2: the runtime's example, if run.sh found and packed it.  Run once
-# with the book's always-ready device and once with a timer behind it.
+# Phase 2: the runtime's example, if run.sh found and packed it.  Run with
+# the book's always-ready device, with a timer behind it, and with the
+# timer but no poll method (the always-ready fallback).  Each run logs its
+# steps; it passes on exit status 0 with its last step, "done", logged, and
+# with epoll used exactly when the driver has a poll method.
 if [ -x /devone-example ]; then
-	for latency in 0 200; do
+	for run in 0:1 200:1 200:0; do
+		latency=${run%:*}
+		pollable=${run#*:}
+		name=example_devone_latency_$latency
+		[ "$pollable" = 1 ] || name=${name}_nopoll
+		want_pollable=true
+		[ "$pollable" = 1 ] || want_pollable=false
 		echo "$latency" >$params/latency_ms
-		echo 1 >$params/pollable
-		if NO_COLOR=1 RUST_LOG=info timeout 60 /devone-example; then
-			pass "example_devone_latency_$latency"
+		echo "$pollable" >$params/pollable
+		out=/tmp/$name.out
+		NO_COLOR=1 RUST_LOG=info timeout 60 /devone-example >"$out" 2>&1
+		rc=$?
+		cat "$out"
+		if [ "$rc" -ne 0 ]; then
+			fail "$name" "exit status $rc"
+		elif ! tail -n 1 "$out" | grep -q ' INFO devone: done$'; then
+			fail "$name" "its output does not end with the \"done\" step"
+		elif ! grep -q "opened .*pollable=$want_pollable" "$out"; then
+			fail "$name" "did not log opening with pollable=$want_pollable"
 		else
-			fail "example_devone_latency_$latency" "exit status $?"
+			pass "$name"
 		fi
 	done
 	echo 0 >$params/latency_ms
+	echo 1 >$params/pollable
 fi
 
 if rmmod devone && [ ! -e /dev/devone0 ]; then

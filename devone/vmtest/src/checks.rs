@@ -4,11 +4,18 @@
 //! device (the driver reads them at each open), so checks do not depend on
 //! each other.  To add one: write a `fn() -> CheckResult` and list it.
 
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::rc::Rc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::sys::{self, ioc, IOC_MAGIC};
+use minireactor::io::devone::Devone;
+use minireactor::io::{AsyncFd, Interest};
+use minireactor::time::{sleep, timeout};
+
+use crate::sys::{self, ioc, DEVICE_PATH, IOC_MAGIC};
 
 /// What a check returns: `Err` carries the reason it failed.
 pub type CheckResult = Result<(), String>;
@@ -65,6 +72,17 @@ pub const CHECKS: &[Check] = &[
     check!(nopoll_epoll_ctl_add_is_eperm),
     check!(nopoll_read_write_still_work),
     check!(nopoll_open_close_keeps_module_refcount),
+    // The runtime's public async API (minireactor) on the device.
+    check!(async_latency0_devone_read_write_value),
+    check!(async_latency0_readable_at_once),
+    check!(async_latency0_opens_keep_separate_values),
+    check!(async_latency200_devone_read_waits),
+    check!(async_latency200_edge_trigger_contract),
+    check!(async_device_does_not_block_runtime),
+    check!(async_pollable0_try_new_is_eperm),
+    check!(async_pollable0_devone_falls_back),
+    check!(async_pollable0_latency200_read_retries),
+    check!(async_drop_pending_read_then_rmmod),
     // Last: every file above is closed.
     check!(module_refcount_is_zero),
 ];
@@ -447,4 +465,454 @@ fn module_refcount_is_zero() -> CheckResult {
     let n = sys::module_refcount().ctx("refcnt")?;
     ensure!(n == 0, "refcnt {n} with no file open");
     Ok(())
+}
+
+// ---- the runtime's async API -------------------------------------------------
+//
+// Each check runs one future in `minireactor::block_on`, under a `timeout`
+// (the runtime's own timer), so a wait that never ends is a FAIL; a hang of
+// the runtime itself is left to the process watchdog in main.rs.
+
+/// The watchdog of each async check, and of each single wait in one.
+const ASYNC_WATCHDOG: Duration = Duration::from_secs(5);
+/// "Resolves at once": well short of one latency.
+const AT_ONCE: Duration = Duration::from_millis(50);
+/// A readiness that is due after one [`LATENCY`] must be seen in the window
+/// `ASYNC_EARLIEST..=ASYNC_LATEST`: no earlier than the driver's timer can
+/// fire (one jiffy early at most), nor so late that the runtime slept
+/// through it.
+const ASYNC_EARLIEST: Duration = Duration::from_millis(190);
+/// The end of the window of [`ASYNC_EARLIEST`].
+const ASYNC_LATEST: Duration = Duration::from_millis(400);
+
+/// Runs `check` on a new runtime, failing it if it takes over
+/// [`ASYNC_WATCHDOG`].
+fn run_async(check: impl Future<Output = CheckResult>) -> CheckResult {
+    minireactor::block_on(async {
+        match timeout(ASYNC_WATCHDOG, check).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(format!(
+                "did not finish within {ASYNC_WATCHDOG:?} (runtime watchdog)"
+            )),
+        }
+    })
+}
+
+/// Awaits `fut` for at most [`ASYNC_WATCHDOG`]; `what` names the wait in
+/// the failure.
+async fn within<F: Future>(what: &str, fut: F) -> Result<F::Output, String> {
+    timeout(ASYNC_WATCHDOG, fut)
+        .await
+        .map_err(|_| format!("{what}: not done within {ASYNC_WATCHDOG:?}"))
+}
+
+/// Asserts that `elapsed` is about one [`LATENCY`], by the async window.
+fn ensure_async_latency(elapsed: Duration, what: &str) -> CheckResult {
+    ensure!(
+        (ASYNC_EARLIEST..=ASYNC_LATEST).contains(&elapsed),
+        "{what} after {elapsed:?}, wanted {ASYNC_EARLIEST:?}..={ASYNC_LATEST:?}"
+    );
+    Ok(())
+}
+
+/// `Devone::read` of `n` bytes, which must all be returned.
+async fn devone_read_n(dev: &Devone, n: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; n];
+    let got = within("Devone::read", dev.read(&mut buf))
+        .await?
+        .ctx("Devone::read")?;
+    ensure!(got == n, "Devone::read returned {got} bytes, wanted {n}");
+    Ok(buf)
+}
+
+/// The device opened non-blocking by hand and registered as an `AsyncFd`.
+fn async_fd_device() -> Result<AsyncFd<File>, String> {
+    let file = sys::open_device(true).ctx("open")?;
+    AsyncFd::new(file).ctx("AsyncFd::new")
+}
+
+/// One non-blocking read of 8 bytes, as `try_io`/`async_io` closures do it.
+fn read8(mut file: &File) -> io::Result<[u8; 8]> {
+    let mut buf = [0u8; 8];
+    let n = file.read(&mut buf)?;
+    if n != 8 {
+        return Err(io::Error::other(format!(
+            "read returned {n} bytes, wanted 8"
+        )));
+    }
+    Ok(buf)
+}
+
+fn async_latency0_devone_read_write_value() -> CheckResult {
+    params(0, true)?;
+    run_async(async {
+        let dev = Devone::open(DEVICE_PATH).ctx("Devone::open")?;
+        ensure!(dev.is_pollable(), "Devone::open fell back to always-ready");
+        let start = Instant::now();
+        let buf = devone_read_n(&dev, 8).await?;
+        let waited = start.elapsed();
+        ensure!(waited < AT_ONCE, "first read took {waited:?}");
+        ensure!(buf == [0xff; 8], "read {buf:02x?}, wanted 8 x 0xff");
+        let n = within("Devone::write", dev.write(b"A"))
+            .await?
+            .ctx("Devone::write")?;
+        ensure!(n == 1, "write returned {n}, wanted 1");
+        let buf = devone_read_n(&dev, 8).await?;
+        ensure!(buf == *b"AAAAAAAA", "read {buf:02x?} after writing 'A'");
+        let v = dev.value().ctx("value")?;
+        ensure!(v == b'A', "value() {v:#x} after writing 'A'");
+        dev.set_value(0x5a).ctx("set_value")?;
+        let v = dev.value().ctx("value")?;
+        ensure!(v == 0x5a, "value() {v:#x} after set_value(0x5a)");
+        let buf = devone_read_n(&dev, 3).await?;
+        ensure!(buf == [0x5a; 3], "read {buf:02x?} after set_value(0x5a)");
+        Ok(())
+    })
+}
+
+fn async_latency0_readable_at_once() -> CheckResult {
+    params(0, true)?;
+    run_async(async {
+        let fd = async_fd_device()?;
+        let start = Instant::now();
+        let mut guard = within("readable", fd.readable()).await?;
+        let waited = start.elapsed();
+        ensure!(waited < AT_ONCE, "readable() took {waited:?}");
+        ensure!(
+            guard.ready().is_readable(),
+            "readable() resolved with {:?}",
+            guard.ready()
+        );
+        match guard.try_io(read8) {
+            Ok(Ok(buf)) => ensure!(buf == [0xff; 8], "read {buf:02x?}"),
+            Ok(Err(e)) => return Err(format!("read: {e}")),
+            Err(_) => return Err("read after readable() would block".into()),
+        }
+        // Always readable: nothing to clear, the next wait is immediate too.
+        ensure!(
+            fd.readiness().is_readable(),
+            "readiness {:?} after a successful read",
+            fd.readiness()
+        );
+        let guard = within("writable", fd.writable()).await?;
+        ensure!(
+            guard.ready().is_writable(),
+            "writable() resolved with {:?}",
+            guard.ready()
+        );
+        Ok(())
+    })
+}
+
+fn async_latency0_opens_keep_separate_values() -> CheckResult {
+    params(0, true)?;
+    run_async(async {
+        let a = Devone::open(DEVICE_PATH).ctx("Devone::open a")?;
+        let b = Devone::open(DEVICE_PATH).ctx("Devone::open b")?;
+        within("write a", a.write(b"x")).await?.ctx("write a")?;
+        b.set_value(0x11).ctx("set_value b")?;
+        let got_a = devone_read_n(&a, 2).await?;
+        ensure!(got_a == *b"xx", "a read {got_a:02x?}, wanted xx");
+        let got_b = devone_read_n(&b, 2).await?;
+        ensure!(got_b == [0x11; 2], "b read {got_b:02x?}, wanted 11 11");
+        let (va, vb) = (a.value().ctx("value a")?, b.value().ctx("value b")?);
+        ensure!(
+            va == b'x' && vb == 0x11,
+            "values a {va:#x}, b {vb:#x}, wanted 0x78, 0x11"
+        );
+        Ok(())
+    })
+}
+
+fn async_latency200_devone_read_waits() -> CheckResult {
+    params(200, true)?;
+    run_async(async {
+        let opened = Instant::now();
+        let dev = Devone::open(DEVICE_PATH).ctx("Devone::open")?;
+        ensure!(dev.is_pollable(), "Devone::open fell back to always-ready");
+        let mut buf = [0u8; 8];
+        let early = timeout(Duration::from_millis(50), dev.read(&mut buf)).await;
+        ensure!(
+            early.is_err(),
+            "read resolved within 50 ms of open: {early:?}"
+        );
+        let buf = devone_read_n(&dev, 8).await?;
+        ensure_async_latency(opened.elapsed(), "first read returned")?;
+        ensure!(buf == [0xff; 8], "read {buf:02x?}, wanted 8 x 0xff");
+        // The read re-armed the driver's timer: the next one waits again.
+        let read_at = Instant::now();
+        let buf = devone_read_n(&dev, 8).await?;
+        ensure_async_latency(read_at.elapsed(), "second read returned")?;
+        ensure!(buf == [0xff; 8], "second read {buf:02x?}");
+        Ok(())
+    })
+}
+
+fn async_latency200_edge_trigger_contract() -> CheckResult {
+    params(200, true)?;
+    run_async(async {
+        let opened = Instant::now();
+        let fd = async_fd_device()?;
+        ensure!(
+            timeout(Duration::from_millis(50), fd.readable())
+                .await
+                .is_err(),
+            "readable() resolved within 50 ms of open"
+        );
+        let mut guard = within("readable", fd.readable()).await?;
+        ensure_async_latency(opened.elapsed(), "readable()")?;
+        let read_at = Instant::now();
+        match guard.try_io(read8) {
+            Ok(Ok(buf)) => ensure!(buf == [0xff; 8], "read {buf:02x?}"),
+            Ok(Err(e)) => return Err(format!("first read: {e}")),
+            Err(_) => return Err("first read after readable() would block".into()),
+        }
+        // A successful read is no proof that the data is gone: the
+        // readiness stays until an operation says EAGAIN.
+        ensure!(
+            fd.readiness().is_readable(),
+            "readiness {:?} after a successful read; only WouldBlock may clear it",
+            fd.readiness()
+        );
+        let mut guard = match timeout(Duration::ZERO, fd.readable()).await {
+            Ok(guard) => guard,
+            Err(_) => return Err("readable() did not resolve at once on kept readiness".into()),
+        };
+        match guard.try_io(read8) {
+            Err(_would_block) => {}
+            Ok(other) => return Err(format!("second read: wanted EAGAIN, got {other:?}")),
+        }
+        ensure!(
+            !fd.readiness().is_readable(),
+            "readiness {:?} after try_io hit EAGAIN; it should be cleared",
+            fd.readiness()
+        );
+        // No new edge until the timer that the first read re-armed fires.
+        ensure!(
+            timeout(Duration::from_millis(100), fd.readable())
+                .await
+                .is_err(),
+            "readable() resolved within 100 ms of the read, before the timer"
+        );
+        let mut guard = within("readable again", fd.readable()).await?;
+        ensure_async_latency(read_at.elapsed(), "next readiness edge")?;
+        match guard.try_io(read8) {
+            Ok(Ok(buf)) => ensure!(buf == [0xff; 8], "read {buf:02x?}"),
+            other => return Err(format!("read on the next edge: {other:?}")),
+        }
+        // async_io runs the same loop: EAGAIN, clear, wait, read.
+        let again_at = Instant::now();
+        let buf = within("async_io", fd.async_io(Interest::Readable, read8))
+            .await?
+            .ctx("async_io read")?;
+        ensure_async_latency(again_at.elapsed(), "async_io read")?;
+        ensure!(buf == [0xff; 8], "async_io read {buf:02x?}");
+        Ok(())
+    })
+}
+
+/// `rounds` one-byte round trips over two pipes, each end an `AsyncFd`:
+/// this task writes, a spawned task echoes.  Returns when it finished.
+async fn pipe_ping_pong(rounds: u8) -> Result<Instant, String> {
+    let (to_echo_r, to_echo_w) = io::pipe().ctx("pipe")?;
+    let (back_r, back_w) = io::pipe().ctx("pipe")?;
+    let to_echo_w = AsyncFd::new(to_echo_w).ctx("AsyncFd pipe")?;
+    let back_r = AsyncFd::new(back_r).ctx("AsyncFd pipe")?;
+    let echo_r = AsyncFd::new(to_echo_r).ctx("AsyncFd pipe")?;
+    let echo_w = AsyncFd::new(back_w).ctx("AsyncFd pipe")?;
+
+    async fn read_byte(fd: &AsyncFd<PipeReader>) -> io::Result<u8> {
+        let mut b = [0u8; 1];
+        let n = fd
+            .async_io(Interest::Readable, |mut r| r.read(&mut b))
+            .await?;
+        if n == 1 {
+            Ok(b[0])
+        } else {
+            Err(io::Error::new(io::ErrorKind::UnexpectedEof, "pipe closed"))
+        }
+    }
+    async fn write_byte(fd: &AsyncFd<PipeWriter>, b: u8) -> io::Result<()> {
+        let n = fd
+            .async_io(Interest::Writable, |mut w| w.write(&[b]))
+            .await?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::WriteZero, "pipe write of 0"))
+        }
+    }
+
+    let echo = minireactor::spawn(async move {
+        for _ in 0..rounds {
+            let b = read_byte(&echo_r).await?;
+            write_byte(&echo_w, b).await?;
+        }
+        io::Result::Ok(())
+    });
+    for i in 0..rounds {
+        write_byte(&to_echo_w, i).await.ctx("ping write")?;
+        let b = read_byte(&back_r).await.ctx("pong read")?;
+        ensure!(b == i, "round {i}: echoed {b}");
+    }
+    echo.await
+        .map_err(|e| format!("echo task: {e}"))?
+        .ctx("echo task")?;
+    Ok(Instant::now())
+}
+
+fn async_device_does_not_block_runtime() -> CheckResult {
+    params(200, true)?;
+    run_async(async {
+        let opened = Instant::now();
+        let dev = Devone::open(DEVICE_PATH).ctx("Devone::open")?;
+        let device = minireactor::spawn(async move {
+            let buf = devone_read_n(&dev, 8).await;
+            (buf, Instant::now())
+        });
+        let timers = minireactor::spawn(async {
+            for _ in 0..10 {
+                sleep(Duration::from_millis(5)).await;
+            }
+            Instant::now()
+        });
+        let ping_pong = minireactor::spawn(pipe_ping_pong(100));
+
+        let timers_done = timers.await.map_err(|e| format!("timer task: {e}"))?;
+        let ping_pong_done = ping_pong
+            .await
+            .map_err(|e| format!("ping-pong task: {e}"))??;
+        ensure!(
+            !device.is_finished(),
+            "the device read finished before the timers and the ping-pong"
+        );
+        let (buf, device_done) = device.await.map_err(|e| format!("device task: {e}"))?;
+        let buf = buf?;
+        ensure!(buf == [0xff; 8], "device read {buf:02x?}");
+        ensure_async_latency(device_done - opened, "device read returned")?;
+        let timers_took = timers_done - opened;
+        ensure!(
+            timers_took >= Duration::from_millis(50) && timers_done < device_done,
+            "10 x 5 ms of sleeps done after {timers_took:?}, device read after {:?}",
+            device_done - opened
+        );
+        ensure!(
+            ping_pong_done < device_done,
+            "ping-pong done after {:?}, device read after {:?}",
+            ping_pong_done - opened,
+            device_done - opened
+        );
+        Ok(())
+    })
+}
+
+fn async_pollable0_try_new_is_eperm() -> CheckResult {
+    params(0, false)?;
+    run_async(async {
+        let file = sys::open_device(true).ctx("open")?;
+        let (mut file, err) = match AsyncFd::try_new(file) {
+            Ok(_) => return Err("AsyncFd::try_new registered a file without poll".into()),
+            Err(err) => err.into_parts(),
+        };
+        ensure!(
+            err.kind() == io::ErrorKind::PermissionDenied,
+            "try_new failed with kind {:?} ({err}), wanted PermissionDenied",
+            err.kind()
+        );
+        ensure!(
+            err.to_string().contains("EPERM"),
+            "try_new's message does not mention EPERM: {err}"
+        );
+        // The file came back intact and still works.
+        let buf = read_exact_n(&mut file, 8)?;
+        ensure!(buf == [0xff; 8], "read {buf:02x?} on the returned file");
+        Ok(())
+    })
+}
+
+fn async_pollable0_devone_falls_back() -> CheckResult {
+    params(0, false)?;
+    run_async(async {
+        let dev = Devone::open(DEVICE_PATH).ctx("Devone::open")?;
+        ensure!(!dev.is_pollable(), "is_pollable() true with pollable=0");
+        let buf = devone_read_n(&dev, 8).await?;
+        ensure!(buf == [0xff; 8], "read {buf:02x?}");
+        within("Devone::write", dev.write(b"n"))
+            .await?
+            .ctx("Devone::write")?;
+        let buf = devone_read_n(&dev, 4).await?;
+        ensure!(buf == *b"nnnn", "read {buf:02x?} after writing 'n'");
+        let v = dev.value().ctx("value")?;
+        ensure!(v == b'n', "value() {v:#x}");
+        Ok(())
+    })
+}
+
+fn async_pollable0_latency200_read_retries() -> CheckResult {
+    // No poll method and a latency: EAGAIN with no readiness to await, so
+    // the fallback retries; the read must still come at the timer.
+    params(200, false)?;
+    run_async(async {
+        let opened = Instant::now();
+        let dev = Devone::open(DEVICE_PATH).ctx("Devone::open")?;
+        ensure!(!dev.is_pollable(), "is_pollable() true with pollable=0");
+        let buf = devone_read_n(&dev, 8).await?;
+        ensure_async_latency(opened.elapsed(), "read returned")?;
+        ensure!(buf == [0xff; 8], "read {buf:02x?}");
+        Ok(())
+    })
+}
+
+fn async_drop_pending_read_then_rmmod() -> CheckResult {
+    // Files dropped with a read pending and the driver's timer armed; /init
+    // then unloads the module and scans the kernel log.
+    params(5000, true)?;
+    let before = sys::module_refcount().ctx("refcnt")?;
+    let refcount_is = |want: u32, when: &str| -> CheckResult {
+        let n = sys::module_refcount().ctx("refcnt")?;
+        ensure!(n == want, "refcnt {n} {when}, wanted {want}");
+        Ok(())
+    };
+    run_async(async {
+        // A task awaiting a read, aborted; then the device is dropped.
+        let dev = Rc::new(Devone::open(DEVICE_PATH).ctx("Devone::open")?);
+        let open_refs = sys::module_refcount().ctx("refcnt")?;
+        ensure!(open_refs > before, "refcnt {open_refs} with the file open");
+        let reader = Rc::clone(&dev);
+        let task = minireactor::spawn(async move {
+            let mut buf = [0u8; 8];
+            reader.read(&mut buf).await
+        });
+        sleep(Duration::from_millis(50)).await;
+        ensure!(
+            !task.is_finished(),
+            "a read at latency 5000 finished within 50 ms"
+        );
+        task.abort();
+        match within("the aborted task's JoinHandle", task).await? {
+            Err(e) if e.is_cancelled() => {}
+            other => return Err(format!("aborted task gave {other:?}, wanted cancelled")),
+        }
+        ensure!(
+            Rc::strong_count(&dev) == 1,
+            "the aborted task still holds the device"
+        );
+        refcount_is(open_refs, "after the abort, device still open")?;
+        drop(dev);
+        refcount_is(before, "after dropping the device")?;
+
+        // A read dropped by a timeout, with the device kept: it still works
+        // afterwards, then it is dropped with the timer armed.
+        let dev = Devone::open(DEVICE_PATH).ctx("Devone::open")?;
+        let mut buf = [0u8; 8];
+        let early = timeout(Duration::from_millis(50), dev.read(&mut buf)).await;
+        ensure!(early.is_err(), "read at latency 5000 resolved: {early:?}");
+        dev.set_value(7).ctx("set_value after a dropped read")?;
+        drop(dev);
+        refcount_is(before, "after dropping the second device")?;
+
+        // The runtime is still fine.
+        within("sleep after the drops", sleep(Duration::from_millis(5))).await?;
+        Ok(())
+    })
 }

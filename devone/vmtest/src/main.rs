@@ -7,6 +7,8 @@
 //!
 //! Output: one `PASS name (ms)` or `FAIL name: reason` line per check, then
 //! `devone-vmtest: N passed, M failed`.  Exit status 0 only if all passed.
+//! A check that panics fails; one that hangs for [`WATCHDOG_SECS`] ends the
+//! program with a `FAIL name: watchdog` line (and exit status 1).
 //!
 //! Usage: `devone-vmtest [SUBSTRING]` runs the checks whose name contains
 //! SUBSTRING (all of them without an argument); `devone-vmtest --list`
@@ -15,8 +17,14 @@
 mod checks;
 mod sys;
 
+use std::panic;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// How long one check may run before the process watchdog ends the
+/// program.  No check needs more than about a second; the async checks
+/// have their own, shorter, timeouts inside the runtime.
+const WATCHDOG_SECS: u32 = 20;
 
 fn main() -> ExitCode {
     let arg = std::env::args().nth(1);
@@ -34,7 +42,22 @@ fn main() -> ExitCode {
     let (mut passed, mut failed) = (0u32, 0u32);
     for check in selected {
         let start = Instant::now();
-        match (check.run)() {
+        if let Err(e) = sys::arm_watchdog(check.name, WATCHDOG_SECS) {
+            println!("FAIL {}: cannot arm the watchdog: {e}", check.name);
+            failed += 1;
+            continue;
+        }
+        // The panic message itself goes to stderr through the default hook.
+        let outcome = panic::catch_unwind(check.run).unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            Err(format!("panicked: {message}"))
+        });
+        sys::disarm_watchdog();
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 println!("PASS {} ({} ms)", check.name, start.elapsed().as_millis());

@@ -7,6 +7,8 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 /// The device node that devtmpfs creates when the module is loaded.
 pub const DEVICE_PATH: &str = "/dev/devone0";
@@ -241,6 +243,66 @@ pub fn run_as_nobody(child: impl FnOnce() -> i32) -> io::Result<i32> {
             "child died, wait status {status:#x}"
         )))
     }
+}
+
+/// The name of the check the watchdog is guarding: its address and length,
+/// read by the `SIGALRM` handler, which can only use plain loads.
+static WATCHED_NAME: (AtomicPtr<u8>, AtomicUsize) =
+    (AtomicPtr::new(ptr::null_mut()), AtomicUsize::new(0));
+
+/// Arms a process watchdog for the check `name`: if [`disarm_watchdog`] is
+/// not called within `secs` seconds, the process prints
+/// `FAIL <name>: watchdog: ...` and exits with status 1.
+///
+/// The async checks carry their own `timeout`s, but those need the
+/// runtime's timers to work; this catches a hang of the runtime itself (or
+/// of a blocking syscall), so that /init still learns which check hung.
+/// `alarm(2)` rather than a thread: [`run_as_nobody`] relies on this program
+/// having a single thread.
+pub fn arm_watchdog(name: &'static str, secs: u32) -> io::Result<()> {
+    WATCHED_NAME.1.store(0, Ordering::SeqCst);
+    WATCHED_NAME
+        .0
+        .store(name.as_ptr().cast_mut(), Ordering::SeqCst);
+    WATCHED_NAME.1.store(name.len(), Ordering::SeqCst);
+    // SAFETY: an all-zero sigaction is a valid value (no flags, empty mask);
+    // the handler is set below before the struct is used.
+    let mut action: libc::sigaction = unsafe { mem::zeroed() };
+    action.sa_sigaction = on_watchdog_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: `action` is a valid sigaction whose handler only calls
+    // async-signal-safe functions (write, _exit); no old action is asked for.
+    cvt(unsafe { libc::sigaction(libc::SIGALRM, &action, ptr::null_mut()) })?;
+    // SAFETY: alarm takes no pointers.
+    unsafe { libc::alarm(secs) };
+    Ok(())
+}
+
+/// Cancels the alarm of [`arm_watchdog`].
+pub fn disarm_watchdog() {
+    // SAFETY: alarm takes no pointers.
+    unsafe { libc::alarm(0) };
+}
+
+extern "C" fn on_watchdog_alarm(_signal: libc::c_int) {
+    let write_all = |bytes: &[u8]| {
+        // SAFETY: `bytes` is valid for `bytes.len()` bytes; write(2) is
+        // async-signal-safe.  A short or failed write is ignored: we are
+        // about to exit anyway.
+        unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
+    };
+    let name = WATCHED_NAME.0.load(Ordering::SeqCst);
+    let len = WATCHED_NAME.1.load(Ordering::SeqCst);
+    write_all(b"FAIL ");
+    if !name.is_null() {
+        // SAFETY: `name` and `len` were stored from one `&'static str` by
+        // arm_watchdog (len last, and zeroed before a new address), so they
+        // describe live, immutable bytes.
+        write_all(unsafe { std::slice::from_raw_parts(name, len) });
+    }
+    write_all(b": watchdog: still running when the alarm went off (a hang)\n");
+    // SAFETY: ends the process without running anything that is not
+    // async-signal-safe.
+    unsafe { libc::_exit(1) };
 }
 
 #[cfg(test)]
