@@ -1,2 +1,553 @@
-//! Placeholder replaced by the executor micro-benchmarks.
-fn main() {}
+//! Executor micro-benchmarks: minireactor against tokio's `current_thread` runtime.
+//!
+//! Every group has two functions, `minireactor` and `tokio`, running the same workload; each
+//! runtime is created once, outside the measured loop.
+//!
+//! - `spawn_join_100k`: spawn 100,000 trivial tasks from inside `block_on`, then await them all.
+//! - `local_wake_ping_pong`: two tasks hand a turn back and forth 10,000 times each through an
+//!   `Rc<Cell>` and stored wakers (the [`Baton`] below, the same code on both runtimes; tokio
+//!   needs a `LocalSet` for `!Send` tasks).
+//! - `cross_thread_wake_latency`: a task waits in an idle runtime (its thread asleep in
+//!   `epoll_wait`, checked through `/proc`); another thread wakes it and spins until the task
+//!   acknowledges through an atomic. Only wake-to-acknowledgement is timed, per round trip.
+//! - `sleep_insert_cancel_100k`: 100,000 sleeps with distinct far-future deadlines, each polled
+//!   once (registering its timer), then all dropped (cancelling it).
+//! - `asyncfd_ping_pong`: two tasks exchange a 1-byte message 10,000 times over a Unix
+//!   socketpair.
+//!
+//! `cargo bench --bench executor` (add `-- --quick` for a fast pass). To run one workload
+//! without criterion (e.g. under `valgrind --tool=callgrind`), set
+//! `MINIREACTOR_BENCH_ONE=WORKLOAD:RUNTIME[:REPEAT]` and run the bench binary directly, e.g.
+//! `MINIREACTOR_BENCH_ONE=spawn_join_100k:minireactor:3 target/release/deps/executor-<hash>`;
+//! each run's wall time goes to stderr.
+
+use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::hint::black_box;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion};
+
+/// Tasks spawned by `spawn_join_100k`.
+const SPAWN_TASKS: u64 = 100_000;
+/// Turns each task waits for in `local_wake_ping_pong`.
+const PING_PONG_ROUNDS: u32 = 10_000;
+/// Sleeps created by `sleep_insert_cancel_100k`.
+const SLEEPS: u64 = 100_000;
+/// Round trips in `asyncfd_ping_pong`.
+const FD_ROUND_TRIPS: u32 = 10_000;
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn minireactor_runtime() -> minireactor::Runtime {
+    minireactor::Runtime::new().expect("minireactor runtime")
+}
+
+// ----- spawn_join_100k -----
+
+fn spawn_join_minireactor(rt: &minireactor::Runtime) -> u64 {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..SPAWN_TASKS)
+            .map(|i| minireactor::spawn(async move { i }))
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    })
+}
+
+fn spawn_join_tokio(rt: &tokio::runtime::Runtime) -> u64 {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..SPAWN_TASKS)
+            .map(|i| tokio::spawn(async move { i }))
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    })
+}
+
+// ----- local_wake_ping_pong -----
+
+/// A turn passed between two local tasks: whose turn it is, and each side's stored waker.
+#[derive(Default)]
+struct Baton {
+    turn: Cell<usize>,
+    wakers: [RefCell<Option<Waker>>; 2],
+}
+
+impl Baton {
+    /// Waits until it is `me`'s turn.
+    fn wait_turn(&self, me: usize) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| {
+            if self.turn.get() == me {
+                return Poll::Ready(());
+            }
+            let mut slot = self.wakers[me].borrow_mut();
+            match &mut *slot {
+                Some(stored) if stored.will_wake(cx.waker()) => {}
+                stored => *stored = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+    }
+
+    /// Gives the turn to the other side and wakes it.
+    fn pass(&self, me: usize) {
+        let other = 1 - me;
+        self.turn.set(other);
+        if let Some(waker) = &*self.wakers[other].borrow() {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+/// One side of the ping-pong: waits for its turn and passes it back, `PING_PONG_ROUNDS` times.
+async fn ping_pong_side(baton: Rc<Baton>, me: usize) {
+    for _ in 0..PING_PONG_ROUNDS {
+        baton.wait_turn(me).await;
+        baton.pass(me);
+    }
+}
+
+fn local_ping_pong_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(async {
+        let baton = Rc::new(Baton::default());
+        let a = minireactor::spawn(ping_pong_side(baton.clone(), 0));
+        let b = minireactor::spawn(ping_pong_side(baton, 1));
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+}
+
+fn local_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
+    let local = tokio::task::LocalSet::new();
+    local.block_on(rt, async {
+        let baton = Rc::new(Baton::default());
+        let a = tokio::task::spawn_local(ping_pong_side(baton.clone(), 0));
+        let b = tokio::task::spawn_local(ping_pong_side(baton, 1));
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+}
+
+// ----- cross_thread_wake_latency -----
+
+/// State shared by the task in the runtime and the waking thread.
+#[derive(Default)]
+struct Remote {
+    /// Last round the thread started.
+    go: AtomicU64,
+    /// Last round the task acknowledged.
+    ack: AtomicU64,
+    /// The task's waker, stored before it checks `go` again.
+    waker: Mutex<Option<Waker>>,
+    /// `/proc/self/task/<tid>/stat` of the runtime's thread, set by the task when it starts.
+    runtime_stat: OnceLock<PathBuf>,
+}
+
+impl Remote {
+    /// Waits until the thread has started `round`.
+    fn wait_go(&self, round: u64) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| {
+            if self.go.load(Ordering::SeqCst) >= round {
+                return Poll::Ready(());
+            }
+            {
+                let mut slot = self.waker.lock().unwrap();
+                match &mut *slot {
+                    Some(stored) if stored.will_wake(cx.waker()) => {}
+                    stored => *stored = Some(cx.waker().clone()),
+                }
+            }
+            // Checked again after storing the waker: a `go` set before that found no waker.
+            if self.go.load(Ordering::SeqCst) >= round {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+    }
+}
+
+/// The task's side: for rounds `1..=rounds + 1`, wait for the wake, then acknowledge.
+async fn remote_task(remote: Arc<Remote>, rounds: u64) {
+    let thread_self = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    let _ = remote
+        .runtime_stat
+        .set(Path::new("/proc").join(thread_self).join("stat"));
+    for round in 1..=rounds + 1 {
+        remote.wait_go(round).await;
+        remote.ack.store(round, Ordering::SeqCst);
+    }
+}
+
+/// Waits (up to 2 ms) until the runtime's thread is asleep, i.e. blocked in `epoll_wait`: the
+/// only place where it sleeps in this benchmark.
+fn wait_until_runtime_sleeps(remote: &Remote) {
+    let stat = loop {
+        match remote.runtime_stat.get() {
+            Some(path) => break std::fs::File::open(path).expect("runtime thread stat"),
+            None => thread::yield_now(),
+        }
+    };
+    let deadline = Instant::now() + Duration::from_millis(2);
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        let n = stat.read_at(&mut buf, 0).expect("read stat");
+        // "tid (comm) S ...": the state follows the last ')'.
+        let state = buf[..n]
+            .iter()
+            .rposition(|&b| b == b')')
+            .and_then(|i| buf.get(i + 2));
+        if state == Some(&b'S') {
+            return;
+        }
+        thread::yield_now();
+    }
+}
+
+/// The other thread's side, `rounds + 1` times: wait until the runtime is idle, wake the task,
+/// spin until it acknowledges. Only wake-to-acknowledgement is timed, and not in the first
+/// round (a warm-up that also waits for the task to start).
+fn waking_thread(remote: &Remote, rounds: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for round in 1..=rounds + 1 {
+        wait_until_runtime_sleeps(remote);
+        let start = Instant::now();
+        remote.go.store(round, Ordering::SeqCst);
+        if let Some(waker) = &*remote.waker.lock().unwrap() {
+            waker.wake_by_ref();
+        }
+        let mut spins = 0u32;
+        while remote.ack.load(Ordering::SeqCst) < round {
+            spins += 1;
+            if spins < 1 << 16 {
+                std::hint::spin_loop();
+            } else {
+                thread::yield_now(); // Sharing a core with the runtime: let it run.
+            }
+        }
+        if round > 1 {
+            total += start.elapsed();
+        }
+    }
+    total
+}
+
+/// Runs `rounds` timed round trips with `run_task` driving the runtime on this thread.
+fn cross_thread(rounds: u64, run_task: impl FnOnce(Arc<Remote>)) -> Duration {
+    let remote = Arc::new(Remote::default());
+    thread::scope(|scope| {
+        let waker_side = scope.spawn(|| waking_thread(&remote, rounds));
+        run_task(remote.clone());
+        waker_side.join().unwrap()
+    })
+}
+
+fn cross_thread_minireactor(rt: &minireactor::Runtime, rounds: u64) -> Duration {
+    cross_thread(rounds, |remote| {
+        rt.block_on(async move {
+            minireactor::spawn(remote_task(remote, rounds))
+                .await
+                .unwrap();
+        });
+    })
+}
+
+fn cross_thread_tokio(rt: &tokio::runtime::Runtime, rounds: u64) -> Duration {
+    cross_thread(rounds, |remote| {
+        rt.block_on(async move {
+            tokio::spawn(remote_task(remote, rounds)).await.unwrap();
+        });
+    })
+}
+
+// ----- sleep_insert_cancel_100k -----
+
+/// Polls every sleep once with the current task's context; none may be ready.
+async fn poll_each_once<S: Future<Output = ()>>(
+    sleeps: &mut [S],
+    pin: impl Fn(&mut S) -> Pin<&mut S>,
+) {
+    poll_fn(|cx| {
+        for sleep in sleeps.iter_mut() {
+            assert!(pin(sleep).poll(cx).is_pending());
+        }
+        Poll::Ready(())
+    })
+    .await;
+}
+
+/// Returns `Pending` once (waking itself), so the runtime turns its driver before going on.
+async fn yield_once() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+}
+
+/// Registers `anchor`, a sleep earlier than every measured one, and lets the runtime turn once,
+/// so its timer driver has a known next deadline. Without it, tokio writes its eventfd on every
+/// registration (a new timer is "earlier than the next wake" while none is known): 100,000
+/// syscalls that would swamp the cost of the timer structure itself.
+async fn arm_timer_driver<S: Future<Output = ()>>(anchor: Pin<&mut S>) {
+    poll_each_once(&mut [anchor], |anchor| Pin::new(anchor)).await;
+    yield_once().await;
+}
+
+/// Far-future deadlines: the anchor at +30 min, the measured sleeps from +1 h, 1 ms apart.
+const ANCHOR_DELAY: Duration = Duration::from_secs(1800);
+const SLEEP_DELAY: Duration = Duration::from_secs(3600);
+
+fn sleeps_minireactor(rt: &minireactor::Runtime) {
+    use minireactor::time::sleep_until;
+    rt.block_on(async {
+        let now = Instant::now();
+        let mut anchor = sleep_until(now + ANCHOR_DELAY);
+        arm_timer_driver(Pin::new(&mut anchor)).await;
+        let base = now + SLEEP_DELAY;
+        let mut sleeps: Vec<_> = (0..SLEEPS)
+            .map(|i| sleep_until(base + Duration::from_millis(i)))
+            .collect();
+        poll_each_once(&mut sleeps, |sleep| Pin::new(sleep)).await;
+        drop(sleeps);
+    });
+}
+
+fn sleeps_tokio(rt: &tokio::runtime::Runtime) {
+    use tokio::time::sleep_until;
+    rt.block_on(async {
+        let now = tokio::time::Instant::now();
+        let anchor = std::pin::pin!(sleep_until(now + ANCHOR_DELAY));
+        arm_timer_driver(anchor).await;
+        let base = now + SLEEP_DELAY;
+        let mut sleeps: Vec<_> = (0..SLEEPS)
+            .map(|i| sleep_until(base + Duration::from_millis(i)))
+            .collect();
+        poll_each_once(&mut sleeps, |sleep| {
+            // SAFETY: the vector is neither grown nor moved out of until it is dropped, so each
+            // element stays at its address from this first pin until it is dropped in place.
+            unsafe { Pin::new_unchecked(sleep) }
+        })
+        .await;
+        drop(sleeps);
+    });
+}
+
+// ----- asyncfd_ping_pong -----
+
+fn fd_ping_pong_minireactor(rt: &minireactor::Runtime) {
+    use minireactor::net::UnixStream;
+    rt.block_on(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let echo = minireactor::spawn(async move {
+            let mut buf = [0u8; 16];
+            for _ in 0..FD_ROUND_TRIPS {
+                assert_eq!(b.read(&mut buf).await.unwrap(), 1);
+                b.write_all(&buf[..1]).await.unwrap();
+            }
+        });
+        let ping = minireactor::spawn(async move {
+            let mut buf = [0u8; 16];
+            for _ in 0..FD_ROUND_TRIPS {
+                a.write_all(b"x").await.unwrap();
+                assert_eq!(a.read(&mut buf).await.unwrap(), 1);
+            }
+        });
+        ping.await.unwrap();
+        echo.await.unwrap();
+    });
+}
+
+fn fd_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixStream;
+    rt.block_on(async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let echo = tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            for _ in 0..FD_ROUND_TRIPS {
+                assert_eq!(b.read(&mut buf).await.unwrap(), 1);
+                b.write_all(&buf[..1]).await.unwrap();
+            }
+        });
+        let ping = tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            for _ in 0..FD_ROUND_TRIPS {
+                a.write_all(b"x").await.unwrap();
+                assert_eq!(a.read(&mut buf).await.unwrap(), 1);
+            }
+        });
+        ping.await.unwrap();
+        echo.await.unwrap();
+    });
+}
+
+// ----- criterion -----
+
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+fn group<'a>(c: &'a mut Criterion, name: &str, measure: Duration) -> Group<'a> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(measure);
+    group
+}
+
+/// Benchmarks a whole-workload function on both runtimes.
+fn bench_pair(
+    c: &mut Criterion,
+    name: &str,
+    measure: Duration,
+    minireactor_fn: fn(&minireactor::Runtime),
+    tokio_fn: fn(&tokio::runtime::Runtime),
+) {
+    let mr = minireactor_runtime();
+    let tk = tokio_runtime();
+    let mut group = group(c, name, measure);
+    group.bench_function("minireactor", |b| b.iter(|| minireactor_fn(&mr)));
+    group.bench_function("tokio", |b| b.iter(|| tokio_fn(&tk)));
+    group.finish();
+}
+
+fn bench_spawn_join(c: &mut Criterion) {
+    let mr = minireactor_runtime();
+    let tk = tokio_runtime();
+    let mut group = group(c, "spawn_join_100k", Duration::from_secs(4));
+    group.bench_function("minireactor", |b| {
+        b.iter(|| black_box(spawn_join_minireactor(&mr)))
+    });
+    group.bench_function("tokio", |b| b.iter(|| black_box(spawn_join_tokio(&tk))));
+    group.finish();
+}
+
+fn bench_cross_thread(c: &mut Criterion) {
+    let mr = minireactor_runtime();
+    let tk = tokio_runtime();
+    let mut group = group(c, "cross_thread_wake_latency", Duration::from_secs(4));
+    group.sample_size(20);
+    group.bench_function("minireactor", |b| {
+        b.iter_custom(|rounds| cross_thread_minireactor(&mr, rounds))
+    });
+    group.bench_function("tokio", |b| {
+        b.iter_custom(|rounds| cross_thread_tokio(&tk, rounds))
+    });
+    group.finish();
+}
+
+/// Runs one workload, once or `REPEAT` times, without criterion (for callgrind and the like),
+/// printing each run's wall time to stderr. `spec` is `WORKLOAD:RUNTIME[:REPEAT]`.
+fn run_one(spec: &str) {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(workload), Some(runtime)) = (parts.next(), parts.next()) else {
+        panic!("MINIREACTOR_BENCH_ONE={spec}: expected WORKLOAD:RUNTIME[:REPEAT]");
+    };
+    let repeat: u32 = parts
+        .next()
+        .map_or(1, |n| n.parse().expect("REPEAT: a number"));
+    let timed = |run: &dyn Fn()| {
+        for _ in 0..repeat {
+            let start = Instant::now();
+            run();
+            eprintln!("{workload}:{runtime}: {:?}", start.elapsed());
+        }
+    };
+    let known = "spawn_join_100k, local_wake_ping_pong, cross_thread_wake_latency, \
+                 sleep_insert_cancel_100k, asyncfd_ping_pong";
+    match runtime {
+        "minireactor" => {
+            let rt = minireactor_runtime();
+            match workload {
+                "spawn_join_100k" => timed(&|| {
+                    black_box(spawn_join_minireactor(&rt));
+                }),
+                "local_wake_ping_pong" => timed(&|| local_ping_pong_minireactor(&rt)),
+                "cross_thread_wake_latency" => timed(&|| {
+                    let unparker = minireactor::reactor::Reactor::current().unwrap().unparker();
+                    let before = unparker.eventfd_writes();
+                    let timed = cross_thread_minireactor(&rt, 10_000);
+                    let writes = unparker.eventfd_writes() - before;
+                    eprintln!("  {:?} per round trip", timed / 10_000);
+                    eprintln!("  {writes} of 10001 wakes found the runtime parked");
+                }),
+                "sleep_insert_cancel_100k" => timed(&|| sleeps_minireactor(&rt)),
+                "asyncfd_ping_pong" => timed(&|| fd_ping_pong_minireactor(&rt)),
+                _ => panic!("unknown workload {workload:?}; known: {known}"),
+            }
+        }
+        "tokio" => {
+            let rt = tokio_runtime();
+            match workload {
+                "spawn_join_100k" => timed(&|| {
+                    black_box(spawn_join_tokio(&rt));
+                }),
+                "local_wake_ping_pong" => timed(&|| local_ping_pong_tokio(&rt)),
+                "cross_thread_wake_latency" => timed(&|| {
+                    let timed = cross_thread_tokio(&rt, 10_000);
+                    eprintln!("  {:?} per round trip", timed / 10_000);
+                }),
+                "sleep_insert_cancel_100k" => timed(&|| sleeps_tokio(&rt)),
+                "asyncfd_ping_pong" => timed(&|| fd_ping_pong_tokio(&rt)),
+                _ => panic!("unknown workload {workload:?}; known: {known}"),
+            }
+        }
+        _ => panic!("unknown runtime {runtime:?}; expected minireactor or tokio"),
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("MINIREACTOR_BENCH_ONE") {
+        run_one(&spec);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench_spawn_join(&mut c);
+    bench_pair(
+        &mut c,
+        "local_wake_ping_pong",
+        Duration::from_secs(3),
+        local_ping_pong_minireactor,
+        local_ping_pong_tokio,
+    );
+    bench_cross_thread(&mut c);
+    bench_pair(
+        &mut c,
+        "sleep_insert_cancel_100k",
+        Duration::from_secs(4),
+        sleeps_minireactor,
+        sleeps_tokio,
+    );
+    bench_pair(
+        &mut c,
+        "asyncfd_ping_pong",
+        Duration::from_secs(4),
+        fd_ping_pong_minireactor,
+        fd_ping_pong_tokio,
+    );
+    c.final_summary();
+}
