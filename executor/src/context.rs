@@ -4,7 +4,7 @@
 //! restores the previous state even if the future panics. A wake on this thread for the current
 //! runtime goes straight into its run queue; anything else takes the cross-thread path.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -12,6 +12,10 @@ use crate::scheduler::{Scheduler, Shared};
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Scheduler>>> = const { RefCell::new(None) };
+    /// The same scheduler as a plain pointer, for the wake path, which runs on every local wake:
+    /// reading a `Cell` costs less than borrowing the `RefCell` and checking the `Option`.
+    /// Invariant: non-null exactly while `CURRENT` holds the `Rc` it points into.
+    static CURRENT_PTR: Cell<*const Scheduler> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Marks `scheduler` as this thread's running runtime until the guard is dropped.
@@ -35,6 +39,7 @@ pub(crate) fn try_enter(scheduler: Rc<Scheduler>) -> Option<EnterGuard> {
         if current.is_some() {
             return None;
         }
+        CURRENT_PTR.with(|ptr| ptr.set(Rc::as_ptr(&scheduler)));
         *current = Some(scheduler);
         Some(EnterGuard(()))
     })
@@ -46,6 +51,7 @@ pub(crate) struct EnterGuard(());
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         // `try_with`: during thread teardown the slot may already be gone.
+        let _ = CURRENT_PTR.try_with(|ptr| ptr.set(std::ptr::null()));
         let previous = CURRENT.try_with(|current| current.borrow_mut().take());
         drop(previous); // After the borrow: dropping the scheduler may drop tasks.
     }
@@ -64,11 +70,14 @@ pub(crate) fn with_scheduler_of<R>(
     shared: &Arc<Shared>,
     f: impl FnOnce(&Scheduler) -> R,
 ) -> Option<R> {
-    CURRENT
-        .try_with(|current| match &*current.borrow() {
-            Some(scheduler) if Arc::ptr_eq(scheduler.shared(), shared) => Some(f(scheduler)),
-            _ => None,
-        })
-        .ok()
-        .flatten()
+    let ptr = CURRENT_PTR.try_with(Cell::get).ok()?;
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `CURRENT_PTR` points into the `Rc<Scheduler>` that `CURRENT` holds
+    // (see the invariant on `CURRENT_PTR`); it stays alive for this call, which cannot clear
+    // `CURRENT` since only `EnterGuard::drop` does, and no guard is dropped by `f`, which only
+    // pushes to a queue.
+    let scheduler = unsafe { &*ptr };
+    Arc::ptr_eq(scheduler.shared(), shared).then(|| f(scheduler))
 }

@@ -160,7 +160,11 @@ impl Scheduler {
 
     /// Moves tasks woken from other threads into the local run queue.
     fn take_remote(&self) {
-        if !self.shared.has_remote.swap(false, Ordering::SeqCst) {
+        // A plain load first: the swap is a locked instruction, and the queue is nearly always
+        // empty.
+        if !self.shared.has_remote.load(Ordering::SeqCst)
+            || !self.shared.has_remote.swap(false, Ordering::SeqCst)
+        {
             return;
         }
         let woken =

@@ -89,7 +89,7 @@ impl Reactor {
             tick: Cell::new(0),
             events: Cell::new(Vec::with_capacity(EVENTS_CAPACITY)),
             to_wake: Cell::new(Vec::new()),
-            timers: RefCell::new(Timers::default()),
+            timers: RefCell::new(Timers::new()),
             unparker,
         })
     }
@@ -161,7 +161,7 @@ impl Reactor {
 
     /// The caller's timeout shortened to the earliest timer's deadline.
     fn timeout_until_next_timer(&self, timeout: Option<Duration>) -> Option<Duration> {
-        let Some(deadline) = self.timers.borrow().next_deadline() else {
+        let Some(deadline) = self.timers.borrow_mut().next_deadline() else {
             return timeout;
         };
         let until_deadline = deadline.saturating_duration_since(Instant::now());

@@ -1,47 +1,92 @@
-//! Pending timers, ordered by deadline.
+//! Pending timers: a slab of wakers, ordered by a binary min-heap of deadlines.
 //!
-//! A `BTreeMap` keyed by `(deadline, id)` gives insert, cancel and pop-earliest in O(log n); the
-//! id makes keys unique when deadlines tie. Invariant: every entry belongs to a live, registered
-//! `Sleep`; a `Sleep` removes its entry when dropped, and an entry is removed when it fires, so
-//! nothing outlives its timer.
+//! Why this shape: a timer is inserted once and, far more often than not, cancelled before it
+//! fires (a `timeout` around an operation that completes). So cancelling must be cheap:
+//! it frees the slab slot in O(1) and leaves the heap entry behind as a *tombstone*, recognised
+//! later by its slot's generation. Deadlines usually grow, so a push to the heap stays at the
+//! bottom: insertion is O(1) in the common case and O(log n) at worst.
+//!
+//! Invariants:
+//! - Every live timer has exactly one heap entry with its slot key and generation.
+//! - Tombstones never outnumber live timers: when they would, the heap is rebuilt without them
+//!   (O(n), paid for by the n cancellations before it). So memory stays proportional to the
+//!   live timers, and when the last one goes, nothing is left.
+//! - Deadlines are nanoseconds since the reactor's `epoch`, kept exact: no rounding to a tick.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Identifies one pending timer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+use slab::Slab;
+
+/// Identifies one pending timer: its slot and the generation of the slot's owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {
-    deadline: Instant,
-    id: u64,
+    key: u32,
+    generation: u32,
+}
+
+/// A heap entry, packed so that one integer comparison orders by deadline:
+/// `deadline_nanos << 64 | generation << 32 | key`.
+type HeapEntry = Reverse<u128>;
+
+#[derive(Debug)]
+struct Timer {
+    generation: u32,
+    waker: Waker,
 }
 
 /// The reactor's pending timers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Timers {
-    entries: BTreeMap<TimerKey, Waker>,
-    next_id: u64,
+    /// Deadlines are measured from here.
+    epoch: Instant,
+    /// The live timers.
+    timers: Slab<Timer>,
+    /// Live entries and tombstones, earliest deadline on top.
+    heap: BinaryHeap<HeapEntry>,
+    /// Generation for the next timer.
+    next_generation: u32,
 }
 
 impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers {
+            epoch: Instant::now(),
+            timers: Slab::new(),
+            heap: BinaryHeap::new(),
+            next_generation: 0,
+        }
+    }
+
     /// Adds a timer that wakes `waker` once `deadline` has passed.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
-        let key = TimerKey {
-            deadline,
-            id: self.next_id,
-        };
-        self.next_id += 1;
-        self.entries.insert(key, waker);
-        key
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1);
+        let key = u32::try_from(self.timers.insert(Timer { generation, waker }))
+            .expect("minireactor: more than 2^32 pending timers");
+        let nanos = u64::try_from(deadline.saturating_duration_since(self.epoch).as_nanos())
+            .unwrap_or(u64::MAX);
+        self.heap.push(Reverse(
+            (u128::from(nanos) << 64) | (u128::from(generation) << 32) | u128::from(key),
+        ));
+        TimerKey { key, generation }
+    }
+
+    fn get_mut(&mut self, key: TimerKey) -> Option<&mut Timer> {
+        self.timers
+            .get_mut(key.key as usize)
+            .filter(|timer| timer.generation == key.generation)
     }
 
     /// Replaces the waker of a pending timer, unless it already wakes the same task. Returns
     /// `false` if the timer is no longer pending.
     pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
-        match self.entries.get_mut(&key) {
-            Some(stored) => {
-                if !stored.will_wake(waker) {
-                    stored.clone_from(waker);
+        match self.get_mut(key) {
+            Some(timer) => {
+                if !timer.waker.will_wake(waker) {
+                    timer.waker.clone_from(waker);
                 }
                 true
             }
@@ -52,34 +97,73 @@ impl Timers {
     /// Cancels a timer; the returned waker (if it was pending) must be dropped by the caller
     /// after releasing its borrow of the reactor.
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
-        self.entries.remove(&key)
+        self.get_mut(key)?;
+        let timer = self.timers.remove(key.key as usize);
+        let tombstones = self.heap.len() - self.timers.len();
+        if tombstones > self.timers.len() {
+            let timers = &self.timers;
+            self.heap.retain(|entry| is_live(timers, *entry));
+        }
+        Some(timer.waker)
     }
 
     /// The earliest pending deadline.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries.first_key_value().map(|(key, _)| key.deadline)
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        self.drop_dead_top();
+        let Reverse(entry) = *self.heap.peek()?;
+        Some(self.epoch + Duration::from_nanos((entry >> 64) as u64))
     }
 
     /// Moves the wakers of every timer whose deadline is at or before `now` into `wake`.
     pub(crate) fn expire(&mut self, now: Instant, wake: &mut Vec<Waker>) {
-        while let Some(entry) = self.entries.first_entry() {
-            if entry.key().deadline > now {
-                break;
+        let now = now.saturating_duration_since(self.epoch).as_nanos();
+        loop {
+            self.drop_dead_top();
+            match self.heap.peek() {
+                Some(&Reverse(entry)) if entry >> 64 <= now => {
+                    self.heap.pop();
+                    let key = (entry & u128::from(u32::MAX)) as usize;
+                    wake.push(self.timers.remove(key).waker);
+                }
+                _ => return,
             }
-            wake.push(entry.remove());
+        }
+    }
+
+    /// Pops tombstones off the top of the heap.
+    fn drop_dead_top(&mut self) {
+        while let Some(&entry) = self.heap.peek() {
+            if is_live(&self.timers, entry) {
+                return;
+            }
+            self.heap.pop();
         }
     }
 
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.timers.len()
     }
+
+    /// Number of heap entries, tombstones included.
+    #[cfg(test)]
+    fn heap_len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// Whether a heap entry belongs to a live timer (and is not a tombstone).
+fn is_live(timers: &Slab<Timer>, Reverse(entry): HeapEntry) -> bool {
+    let key = (entry & u128::from(u32::MAX)) as usize;
+    let generation = ((entry >> 32) & u128::from(u32::MAX)) as u32;
+    timers
+        .get(key)
+        .is_some_and(|timer| timer.generation == generation)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn noop_waker() -> Waker {
         Waker::noop().clone()
@@ -87,7 +171,7 @@ mod tests {
 
     #[test]
     fn expires_in_deadline_order_and_only_what_is_due() {
-        let mut timers = Timers::default();
+        let mut timers = Timers::new();
         let now = Instant::now();
         timers.insert(now + Duration::from_millis(20), noop_waker());
         timers.insert(now + Duration::from_millis(10), noop_waker());
@@ -100,19 +184,57 @@ mod tests {
         timers.expire(now + Duration::from_millis(10), &mut wake);
         assert_eq!(wake.len(), 2, "both ties fire, the later one does not");
         assert_eq!(timers.len(), 1);
+        assert_eq!(
+            timers.next_deadline(),
+            Some(now + Duration::from_millis(20))
+        );
+    }
+
+    #[test]
+    fn deadlines_keep_nanosecond_precision() {
+        let mut timers = Timers::new();
+        let deadline = Instant::now() + Duration::from_nanos(1_234_567);
+        timers.insert(deadline, noop_waker());
+        assert_eq!(timers.next_deadline(), Some(deadline));
+        let mut wake = Vec::new();
+        timers.expire(deadline - Duration::from_nanos(1), &mut wake);
+        assert!(wake.is_empty(), "fired a nanosecond early");
+        timers.expire(deadline, &mut wake);
+        assert_eq!(wake.len(), 1);
     }
 
     #[test]
     fn cancelled_timers_leave_nothing_behind() {
-        let mut timers = Timers::default();
+        let mut timers = Timers::new();
         let now = Instant::now();
         let keys: Vec<_> = (0..1000)
             .map(|i| timers.insert(now + Duration::from_millis(i % 7), noop_waker()))
             .collect();
         for key in keys {
             assert!(timers.remove(key).is_some());
+            assert!(timers.heap_len() <= 2 * timers.len(), "tombstones piled up");
         }
         assert_eq!(timers.len(), 0);
+        assert_eq!(timers.heap_len(), 0);
         assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_reused_slot_is_not_fired_by_its_old_entry() {
+        let mut timers = Timers::new();
+        let now = Instant::now();
+        let early = timers.insert(now, noop_waker());
+        timers.insert(now + Duration::from_secs(60), noop_waker()); // Keeps the tombstone.
+        timers.remove(early);
+        let late = timers.insert(now + Duration::from_secs(30), noop_waker());
+        assert_eq!(late.key, early.key, "the slot is reused");
+        let mut wake = Vec::new();
+        timers.expire(now, &mut wake);
+        assert!(wake.is_empty(), "the old entry fired the slot's new owner");
+        assert!(
+            !timers.update_waker(early, &noop_waker()),
+            "a cancelled key is dead"
+        );
+        assert!(timers.update_waker(late, &noop_waker()));
     }
 }
