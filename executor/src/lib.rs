@@ -10,7 +10,7 @@
 //!    queue and unpark the reactor.
 //! 6. `context` — which runtime runs on this thread; nested `block_on` detection.
 //!
-//! The loop, in short: poll the `block_on` future if it was woken; poll up to 64 queued tasks;
+//! The loop, in short: poll the `block_on` future if it was woken; poll up to 128 queued tasks;
 //! turn the reactor — without blocking if anything is still runnable, otherwise until an fd, a
 //! timer or another thread wakes something.
 

@@ -2,8 +2,8 @@
 //!
 //! Invariants:
 //! - A task is in the slab from `spawn` until it completes, is aborted and reaped, or the
-//!   runtime shuts down; its id (slab key and generation) is queued at most once at a time
-//!   (see `TaskWaker::scheduled`).
+//!   runtime shuts down; between two polls its id (slab key and generation) is queued at most
+//!   once locally and once remotely (see `TaskWaker`).
 //! - No `RefCell` borrow is held while a task is polled or dropped: a task may spawn, wake,
 //!   or drop other tasks' handles from inside its poll or its destructor.
 //! - Each pass of the loop polls at most [`BATCH`] tasks, then turns the reactor (without
@@ -30,7 +30,7 @@ use crate::waker::{MainWaker, TaskWaker};
 pub(crate) type TaskId = u64;
 
 /// How many tasks one pass polls before the reactor is turned again.
-const BATCH: usize = 64;
+const BATCH: usize = 128;
 
 /// The part of a runtime that other threads reach through wakers.
 pub(crate) struct Shared {
@@ -174,12 +174,19 @@ impl Scheduler {
 
     fn run_task(&self, id: TaskId) {
         let key = (id & u64::from(u32::MAX)) as usize;
-        let task = match self.tasks.borrow().get(key) {
-            Some(task) if task.waker().id == id => task.clone(),
+        let task: *const dyn Task = match self.tasks.borrow().get(key) {
+            Some(task) if task.waker().id == id => Rc::as_ptr(task),
             _ => return, // Completed or aborted since it was queued.
         };
-        task.waker().unschedule();
-        let waker = waker_ref(task.waker());
+        // SAFETY: the slab's `Rc` keeps the task alive until this function removes it below:
+        // nothing else takes a task out of the slab while the runtime is running (only
+        // `shutdown`, from `Runtime::drop`, which cannot run while `block_on` borrows the
+        // runtime). The slab borrow itself is released, so the task may spawn while polled,
+        // which can move the slab's `Rc`s but not the tasks they point to.
+        let task = unsafe { &*task };
+        let task_waker = task.waker();
+        task_waker.unschedule();
+        let waker = waker_ref(task_waker);
         let mut cx = Context::from_waker(&waker);
         tracing::trace!(task.id = id, "poll");
         if task.poll(&mut cx).is_ready() {
