@@ -88,15 +88,17 @@ fn panel(
         .flatten()
         .map(metric)
         .fold(0.0, f64::max);
-    let step = nice_step(max / 5.0);
-    let scale = |v: f64| bottom - v / (step * 5.0) * plot_height;
+    // Gridlines at a round step, as many as it takes to pass the tallest value (about 6).
+    let step = nice_step(max / 6.0);
+    let lines = ((max / step).ceil() as usize).max(1);
+    let scale = |v: f64| bottom - v / (step * lines as f64) * plot_height;
 
     let _ = writeln!(
         svg,
         "<text x=\"{LEFT}\" y=\"{}\" font-weight=\"bold\">{title}</text>",
         top + 12.0
     );
-    for i in 0..=5 {
+    for i in 0..=lines {
         let value = step * i as f64;
         let y = scale(value);
         let _ = writeln!(
@@ -166,13 +168,13 @@ fn colour(server: &str) -> &'static str {
         .map_or("#444", |(_, colour)| colour)
 }
 
-/// The smallest of 1, 2 or 5 times a power of ten that is at least `raw` (1 for nothing).
+/// The smallest of 1, 2, 2.5 or 5 times a power of ten that is at least `raw` (1 for nothing).
 fn nice_step(raw: f64) -> f64 {
     if raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
     let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    [1.0, 2.0, 2.5, 5.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
         .find(|step| *step >= raw)
@@ -191,9 +193,15 @@ fn bar_label(value: f64) -> String {
 }
 
 fn tick_label(value: f64) -> String {
-    if value >= 1000.0 {
-        format!("{}k", value / 1000.0)
+    let (value, suffix) = if value >= 1000.0 {
+        (value / 1000.0, "k")
     } else {
-        format!("{value}")
-    }
+        (value, "")
+    };
+    // Two decimals hide the float error of `step * i`; trailing zeros go.
+    let text = format!("{value:.2}");
+    format!(
+        "{}{suffix}",
+        text.trim_end_matches('0').trim_end_matches('.')
+    )
 }

@@ -3,7 +3,8 @@
 //! peak memory.
 
 use std::path::Path;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::client::{self, Load, Window};
 use crate::server::{self, Built, CpuTimes, Kind, Running, Wrap};
@@ -60,7 +61,7 @@ pub fn measure(options: &Options, servers: &[Built], work: &Path) -> Result<Resu
         load_before: crate::report::load_average(),
     };
     let total = options.reps * options.cells.len() * servers.len();
-    let per_run = options.warmup + options.measure + Duration::from_millis(200);
+    let per_run = options.warmup + options.measure + Duration::from_millis(700);
     eprintln!(
         "{total} runs of {:.1} s: about {:.0} s",
         per_run.as_secs_f64(),
@@ -73,6 +74,7 @@ pub fn measure(options: &Options, servers: &[Built], work: &Path) -> Result<Resu
             for (s, server) in servers.iter().enumerate() {
                 let mut attempt = 1;
                 let run = loop {
+                    wait_for_quiet(results.ticks_per_sec)?;
                     let run = run_one(server, *cell, options, results.ticks_per_sec, work)
                         .map_err(|e| format!("{} on {}: {e}", server.kind.name, cell.label()))?;
                     if run.background <= MAX_BACKGROUND || attempt == ATTEMPTS {
@@ -107,6 +109,27 @@ pub fn measure(options: &Options, servers: &[Built], work: &Path) -> Result<Resu
 /// again, up to [`ATTEMPTS`] times in all; the last attempt counts whatever it saw.
 const MAX_BACKGROUND: f64 = 0.1;
 const ATTEMPTS: usize = 3;
+/// How long to wait for other processes to calm down before a run.
+const QUIET_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits, at most [`QUIET_WAIT`], until other processes use less than [`MAX_BACKGROUND`] of a
+/// CPU over half a second: on a shared machine, builds come and go.
+fn wait_for_quiet(ticks_per_sec: u64) -> Result<(), String> {
+    let give_up = Instant::now() + QUIET_WAIT;
+    let sample = Duration::from_millis(500);
+    loop {
+        let user = || -> Result<u64, String> {
+            let bench = server::cpu_times(std::process::id())?.user;
+            Ok(server::all_user_ticks()?.saturating_sub(bench))
+        };
+        let before = user()?;
+        thread::sleep(sample);
+        let others = user()?.saturating_sub(before) as f64 / ticks_per_sec as f64;
+        if others / sample.as_secs_f64() <= MAX_BACKGROUND || Instant::now() > give_up {
+            return Ok(());
+        }
+    }
+}
 
 /// The clocks read at both ends of a measured window, in ticks.
 struct Snapshot {
