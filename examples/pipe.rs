@@ -12,10 +12,13 @@ use tracing::info;
 const LINES: usize = 5;
 
 fn main() -> io::Result<()> {
+    // RUST_LOG=error|warn|info|debug|trace; a level, not a full filter, keeps the binary small.
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_max_level(level.unwrap_or(tracing::Level::INFO))
+        .with_writer(std::io::stderr)
         .init();
 
     let (reader, mut writer) = io::pipe()?;
