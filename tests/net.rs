@@ -306,3 +306,36 @@ fn unix_path_too_long_is_a_clear_error() {
         assert!(err.to_string().contains("shorter than"), "{err}");
     });
 }
+
+/// Regression: a connected UDP socket's ICMP error raises `EPOLLERR`; `recv` reports the error
+/// once, and then has nothing pending. A sticky error bit made every later wait succeed at
+/// once, so the next `recv` spun on `EAGAIN` inside one poll and hung the thread. The runtime
+/// runs on a thread of its own, because a spinning poll would never let a timeout fire.
+#[test]
+fn udp_error_is_reported_once_then_recv_waits() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        run_with_watchdog(WATCHDOG, async {
+            let port = UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.connect(("127.0.0.1", port)).unwrap();
+            socket.send(b"anyone?").await.unwrap();
+            let mut buf = [0; 16];
+            let first = minireactor::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+                .await
+                .expect("the ICMP error should arrive");
+            assert_eq!(first.unwrap_err().kind(), io::ErrorKind::ConnectionRefused);
+            let second =
+                minireactor::time::timeout(Duration::from_millis(50), socket.recv(&mut buf)).await;
+            assert!(second.is_err(), "nothing was sent, so recv must wait");
+        });
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the runtime thread hung: recv spun on a stale error bit");
+}

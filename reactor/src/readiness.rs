@@ -1,8 +1,12 @@
 //! Readiness bits, what a waiter is interested in, and the mapping from epoll's event mask.
 //!
 //! Invariants:
-//! - `READ_CLOSED`, `WRITE_CLOSED` and `ERROR` are sticky: once seen they are never cleared,
-//!   because the kernel sends their edge only once and a reader at EOF must not wait for another.
+//! - `READ_CLOSED` and `WRITE_CLOSED` are sticky: once seen they are never cleared, because the
+//!   kernel sends their edge only once and a reader at EOF must not wait for another. A closed
+//!   direction never answers `EAGAIN` again (it answers EOF or an error), so this cannot spin.
+//! - `ERROR` is cleared like `READABLE`: the syscall that reports a pending error consumes it
+//!   (`SO_ERROR`), after which the fd may well answer `EAGAIN`; a sticky error bit would then make
+//!   every wait succeed at once and the I/O loop spin.
 //! - An interest is satisfied by its own bit or by any closed/error bit in its direction, so that
 //!   the caller attempts the operation and receives the EOF or the error from the syscall itself.
 
@@ -24,14 +28,14 @@ impl Ready {
     pub const READ_CLOSED: Ready = Ready(1 << 2);
     /// The fd can no longer be written (`EPOLLHUP`). Sticky.
     pub const WRITE_CLOSED: Ready = Ready(1 << 3);
-    /// An error is pending on the fd (`EPOLLERR`). Sticky.
+    /// An error is pending on the fd (`EPOLLERR`).
     pub const ERROR: Ready = Ready(1 << 4);
     /// Urgent or exceptional data is available (`EPOLLPRI`).
     pub const PRIORITY: Ready = Ready(1 << 5);
 
-    /// The bits that a clear may remove; everything else is sticky.
+    /// The bits that a clear may remove; the closed bits are sticky.
     pub(crate) const CLEARABLE: Ready =
-        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0);
+        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0 | Self::ERROR.0);
 
     /// Translates an epoll event mask into readiness bits.
     pub(crate) fn from_epoll(events: u32) -> Ready {
@@ -225,8 +229,9 @@ mod tests {
     }
 
     #[test]
-    fn sticky_bits_are_not_clearable() {
-        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR;
+    fn only_the_closed_bits_are_sticky() {
+        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED;
         assert!(!sticky.intersects(Ready::CLEARABLE));
+        assert!(Ready::CLEARABLE.contains(Ready::ERROR));
     }
 }

@@ -50,7 +50,7 @@ pub(crate) fn poll_read<S: AsRawFd>(
         let mut guard = ready!(fd.poll_read_ready(cx));
         match sys::recv(fd.as_fd(), buf) {
             Ok(n) if n > 0 && n < buf.len() => {
-                guard.clear_ready(); // Drained: see the module documentation.
+                clear_unless_error(&mut guard); // Drained: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
@@ -69,13 +69,21 @@ pub(crate) fn poll_write<S: AsRawFd>(
         let mut guard = ready!(fd.poll_write_ready(cx));
         match sys::send(fd.as_fd(), buf) {
             Ok(n) if n < buf.len() => {
-                guard.clear_ready(); // Send buffer full: see the module documentation.
+                clear_unless_error(&mut guard); // Send buffer full: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             result => return Poll::Ready(result),
         }
+    }
+}
+
+/// The shortcut's clear, skipped while an error is pending: only a syscall that reports the
+/// error may clear it, or it would wait for an edge that already came.
+fn clear_unless_error<S: AsRawFd>(guard: &mut crate::AsyncFdReadyGuard<'_, S>) {
+    if !guard.ready().is_error() {
+        guard.clear_ready();
     }
 }
 
