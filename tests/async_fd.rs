@@ -214,3 +214,54 @@ fn pty_reader_ends_when_the_other_side_closes() {
         closer.await.unwrap();
     });
 }
+
+/// Regression: a FIFO whose last writer closed reports a hangup (`READ_CLOSED`), but once a new
+/// writer opens it, reads answer `EAGAIN` again. A closed bit that survived that `EAGAIN` made
+/// every wait succeed at once, so the read loop spun inside one poll.
+#[test]
+fn fifo_reopened_by_a_new_writer_waits_again() {
+    util::on_thread_with_watchdog(Duration::from_secs(30), || {
+        let dir = std::env::temp_dir().join(format!("minireactor-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("fifo");
+        let _ = std::fs::remove_file(&path);
+        util::mkfifo(&path);
+        run_with_watchdog(WATCHDOG, async {
+            use std::os::unix::fs::OpenOptionsExt;
+            let reader = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&path)
+                .unwrap();
+            let reader = AsyncFd::new(reader).unwrap();
+            let mut buf = [0; 16];
+            let mut first_writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            first_writer.write_all(b"one").unwrap();
+            drop(first_writer);
+            let n = reader
+                .async_io(Interest::Readable, |mut f| f.read(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"one");
+            let eof = reader
+                .async_io(Interest::Readable, |mut f| f.read(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(eof, 0, "the writer is gone");
+
+            let mut second_writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            let writer = minireactor::spawn(async move {
+                sleep(Duration::from_millis(20)).await;
+                second_writer.write_all(b"two").unwrap();
+                second_writer
+            });
+            let n = reader
+                .async_io(Interest::Readable, |mut f| f.read(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"two");
+            drop(writer.await.unwrap());
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

@@ -1,12 +1,12 @@
 //! Readiness bits, what a waiter is interested in, and the mapping from epoll's event mask.
 //!
 //! Invariants:
-//! - `READ_CLOSED` and `WRITE_CLOSED` are sticky: once seen they are never cleared, because the
-//!   kernel sends their edge only once and a reader at EOF must not wait for another. A closed
-//!   direction never answers `EAGAIN` again (it answers EOF or an error), so this cannot spin.
-//! - `ERROR` is cleared like `READABLE`: the syscall that reports a pending error consumes it
-//!   (`SO_ERROR`), after which the fd may well answer `EAGAIN`; a sticky error bit would then make
-//!   every wait succeed at once and the I/O loop spin.
+//! - Readiness, once seen, stays until an operation answers `EAGAIN` and the resource clears the
+//!   bits it acted on. That includes `READ_CLOSED`, `WRITE_CLOSED` and `ERROR`: the kernel sends
+//!   their edge only once, so a reader at EOF must keep seeing them, and a closed direction does
+//!   not answer `EAGAIN` (it answers EOF or an error) — unless it has reopened, as a FIFO does when
+//!   a new writer arrives, and then clearing them is exactly right. Likewise a pending error is
+//!   consumed by the syscall that reports it, after which `EAGAIN` is a true answer.
 //! - An interest is satisfied by its own bit or by any closed/error bit in its direction, so that
 //!   the caller attempts the operation and receives the EOF or the error from the syscall itself.
 
@@ -24,18 +24,14 @@ impl Ready {
     pub const READABLE: Ready = Ready(1 << 0);
     /// Data can be written (`EPOLLOUT`).
     pub const WRITABLE: Ready = Ready(1 << 1);
-    /// The peer closed its write side, or the fd hung up (`EPOLLRDHUP`, `EPOLLHUP`). Sticky.
+    /// The peer closed its write side, or the fd hung up (`EPOLLRDHUP`, `EPOLLHUP`).
     pub const READ_CLOSED: Ready = Ready(1 << 2);
-    /// The fd can no longer be written (`EPOLLHUP`). Sticky.
+    /// The fd can no longer be written (`EPOLLHUP`).
     pub const WRITE_CLOSED: Ready = Ready(1 << 3);
     /// An error is pending on the fd (`EPOLLERR`).
     pub const ERROR: Ready = Ready(1 << 4);
     /// Urgent or exceptional data is available (`EPOLLPRI`).
     pub const PRIORITY: Ready = Ready(1 << 5);
-
-    /// The bits that a clear may remove; the closed bits are sticky.
-    pub(crate) const CLEARABLE: Ready =
-        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0 | Self::ERROR.0);
 
     /// Translates an epoll event mask into readiness bits.
     pub(crate) fn from_epoll(events: u32) -> Ready {
@@ -226,12 +222,5 @@ mod tests {
         for interest in [Interest::Readable, Interest::Writable, Interest::Priority] {
             assert!(ready.intersects(interest.mask()), "{interest:?}");
         }
-    }
-
-    #[test]
-    fn only_the_closed_bits_are_sticky() {
-        let sticky = Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-        assert!(!sticky.intersects(Ready::CLEARABLE));
-        assert!(Ready::CLEARABLE.contains(Ready::ERROR));
     }
 }

@@ -188,3 +188,25 @@ pub fn process_cpu_time(pid: u32) -> Duration {
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     Duration::from_millis(ticks * 1000 / ticks_per_second)
 }
+
+/// Creates a named pipe at `path`.
+pub fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `path` is a valid NUL-terminated string.
+    let rc = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
+}
+
+/// Runs `test` on a thread of its own and fails if it does not finish within `limit`: the
+/// watchdog for bugs that spin inside one poll, where a runtime timeout could never fire.
+pub fn on_thread_with_watchdog(limit: Duration, test: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        test();
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(limit)
+        .expect("watchdog: the test thread hung (a poll that never returns?)");
+}

@@ -50,7 +50,7 @@ pub(crate) fn poll_read<S: AsRawFd>(
         let mut guard = ready!(fd.poll_read_ready(cx));
         match sys::recv(fd.as_fd(), buf) {
             Ok(n) if n > 0 && n < buf.len() => {
-                clear_unless_error(&mut guard); // Drained: see the module documentation.
+                clear_unless_error_or_closed(&mut guard); // Drained: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
@@ -69,7 +69,7 @@ pub(crate) fn poll_write<S: AsRawFd>(
         let mut guard = ready!(fd.poll_write_ready(cx));
         match sys::send(fd.as_fd(), buf) {
             Ok(n) if n < buf.len() => {
-                clear_unless_error(&mut guard); // Send buffer full: see the module documentation.
+                clear_unless_error_or_closed(&mut guard); // Send buffer full: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
@@ -79,10 +79,11 @@ pub(crate) fn poll_write<S: AsRawFd>(
     }
 }
 
-/// The shortcut's clear, skipped while an error is pending: only a syscall that reports the
-/// error may clear it, or it would wait for an edge that already came.
-fn clear_unless_error<S: AsRawFd>(guard: &mut crate::AsyncFdReadyGuard<'_, S>) {
-    if !guard.ready().is_error() {
+/// The shortcut's clear, skipped while an error or a closed direction is pending: only a
+/// syscall that reports them may clear them, or the task would wait for an edge already sent.
+fn clear_unless_error_or_closed<S: AsRawFd>(guard: &mut crate::AsyncFdReadyGuard<'_, S>) {
+    let ready = guard.ready();
+    if !(ready.is_error() || ready.is_read_closed() || ready.is_write_closed()) {
         guard.clear_ready();
     }
 }
