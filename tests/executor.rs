@@ -385,3 +385,29 @@ fn block_on_future_is_polled_only_when_woken() {
     });
     assert_eq!(polls.get(), 2);
 }
+
+/// Regression: a panic in a future's destructor, run when the task is aborted, unwound through
+/// the scheduler and out of `block_on`, leaving the task in the slab.
+#[test]
+fn a_destructor_panic_on_abort_reaches_the_joiner() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("destructor");
+        }
+    }
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on(async {
+        let handle = spawn(async {
+            let _guard = PanicsOnDrop;
+            pending_forever().await;
+        });
+        yield_now().await;
+        handle.abort();
+        let err = handle.await.expect_err("aborted");
+        assert!(err.is_panic(), "{err}");
+        assert_eq!(err.to_string(), "task panicked: destructor");
+        assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
+    });
+    assert_eq!(runtime.live_tasks(), 0);
+}

@@ -298,12 +298,13 @@ fn unix_listener_on_a_temp_path_echo() {
 }
 
 #[test]
-fn unix_path_too_long_is_a_clear_error() {
+fn unix_path_too_long_or_empty_is_a_clear_error() {
     run_with_watchdog(WATCHDOG, async {
-        let long = "x".repeat(200);
-        let err = UnixListener::bind(&long).expect_err("sun_path holds 108 bytes");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert!(err.to_string().contains("shorter than"), "{err}");
+        for path in ["x".repeat(200), String::new()] {
+            let err = UnixListener::bind(&path).expect_err("sun_path holds 1 to 107 bytes");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("non-empty, shorter than"), "{err}");
+        }
     });
 }
 
@@ -332,5 +333,67 @@ fn udp_error_is_reported_once_then_recv_waits() {
                 minireactor::time::timeout(Duration::from_millis(50), socket.recv(&mut buf)).await;
             assert!(second.is_err(), "nothing was sent, so recv must wait");
         });
+    });
+}
+
+/// Reads until `want` bytes came, each read under a short timeout, so a stall is a failure.
+async fn read_exactly(stream: &impl StreamRead, want: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0; 64];
+    while got.len() < want {
+        let n = minireactor::time::timeout(Duration::from_secs(5), stream.read_some(&mut buf))
+            .await
+            .expect("the read stalled with bytes still queued")
+            .unwrap();
+        assert_ne!(n, 0, "unexpected EOF");
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+/// The two stream types' `read`, for `read_exactly`.
+trait StreamRead {
+    async fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
+}
+impl StreamRead for TcpStream {
+    async fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf).await
+    }
+}
+impl StreamRead for UnixStream {
+    async fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf).await
+    }
+}
+
+/// Regression: a TCP `recv` stops at the urgent mark with data still queued behind it; taking
+/// that short read as "drained" cleared the readiness and the rest was never read.
+#[test]
+fn tcp_read_after_urgent_data_does_not_stall() {
+    run_with_watchdog(WATCHDOG, async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().await.unwrap();
+        std::io::Write::write_all(&mut client, b"AAAA").unwrap();
+        util::send_urgent(client.as_raw_fd(), b"!");
+        std::io::Write::write_all(&mut client, b"BBBB").unwrap();
+        minireactor::time::sleep(Duration::from_millis(20)).await;
+        // Without SO_OOBINLINE the urgent byte is not part of the stream.
+        assert_eq!(read_exactly(&server_side, 8).await, b"AAAABBBB");
+    });
+}
+
+/// Regression: a Unix-stream `recv` stops after a chunk that carried file descriptors, with the
+/// next chunk already queued; taking that short read as "drained" stalled the reader.
+#[test]
+fn unix_read_after_passed_fds_does_not_stall() {
+    run_with_watchdog(WATCHDOG, async {
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let reader = UnixStream::from_std(reader).unwrap();
+        let passed = std::fs::File::open(env!("CARGO_MANIFEST_PATH")).unwrap();
+        util::send_with_fd(writer.as_raw_fd(), b"AAAA", passed.as_raw_fd());
+        std::io::Write::write_all(&mut &writer, b"BBBB").unwrap();
+        minireactor::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(read_exactly(&reader, 8).await, b"AAAABBBB");
     });
 }

@@ -54,14 +54,24 @@ impl<F: Future> TaskCell<F> {
     }
 
     /// Replaces a running future with `result` and wakes the joiner.
+    ///
+    /// A panic in the future's destructor is caught too, like one in its `poll`: it must not
+    /// unwind through the scheduler. A cancelled task whose destructor panicked reports the panic.
     fn finish(&self, result: Result<F::Output, JoinError>) {
-        {
+        let drop_panic = {
             let mut stage = self.stage.borrow_mut();
             if !matches!(*stage, Stage::Running(_)) {
                 return;
             }
-            // Assignment drops the future in place, as its pinning requires.
-            *stage = Stage::Finished(result);
+            // Assignment drops the future in place, as its pinning requires; if that drop
+            // panics, the new stage is stored all the same while unwinding.
+            catch_unwind(AssertUnwindSafe(|| *stage = Stage::Finished(result))).err()
+        };
+        if let Some(payload) = drop_panic {
+            let mut stage = self.stage.borrow_mut();
+            if matches!(&*stage, Stage::Finished(Err(err)) if err.is_cancelled()) {
+                *stage = Stage::Finished(Err(JoinError::panic(payload)));
+            }
         }
         let joiner = self.join_waker.borrow_mut().take();
         if let Some(joiner) = joiner {
@@ -109,10 +119,12 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         if matches!(*stage, Stage::Running(_)) {
             drop(stage);
             let mut joiner = self.join_waker.borrow_mut();
-            match &mut *joiner {
-                Some(stored) if stored.will_wake(cx.waker()) => {}
-                stored => *stored = Some(cx.waker().clone()),
-            }
+            let replaced = match &mut *joiner {
+                Some(stored) if stored.will_wake(cx.waker()) => None,
+                stored => stored.replace(cx.waker().clone()),
+            };
+            drop(joiner);
+            drop(replaced); // After the borrow: dropping a waker may run arbitrary code.
             return Poll::Pending;
         }
         match std::mem::replace(&mut *stage, Stage::Consumed) {

@@ -98,13 +98,14 @@ impl RawSockAddr {
         let sun = unsafe {
             &mut *(&mut raw.storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>()
         };
-        if bytes.contains(&0) || bytes.len() >= sun.sun_path.len() {
+        if bytes.is_empty() || bytes.contains(&0) || bytes.len() >= sun.sun_path.len() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "unix socket path must be shorter than {} bytes and contain no NUL: {}",
+                    "unix socket path must be non-empty, shorter than {} bytes and contain no \
+                     NUL: {:?}",
                     sun.sun_path.len(),
-                    path.display()
+                    path
                 ),
             ));
         }

@@ -251,7 +251,9 @@ impl Reactor {
     }
 
     pub(crate) fn update_timer_waker(&self, key: TimerKey, waker: &Waker) -> bool {
-        self.timers.borrow_mut().update_waker(key, waker)
+        let replaced = self.timers.borrow_mut().update_waker(key, waker);
+        // The replaced waker, if any, is dropped here, after the borrow.
+        replaced.is_some()
     }
 
     pub(crate) fn remove_timer(&self, key: TimerKey) {

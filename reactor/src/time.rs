@@ -40,11 +40,13 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-/// A deadline `duration` from now; far in the future if the addition overflows.
+/// Stands in for a deadline too far away to represent: about 30 years.
+const FAR_FUTURE: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
+
+/// A deadline `duration` from now; [`FAR_FUTURE`] from now if the addition overflows.
 fn deadline_after(duration: Duration) -> Instant {
     let now = Instant::now();
-    now.checked_add(duration)
-        .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 30))
+    now.checked_add(duration).unwrap_or(now + FAR_FUTURE)
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`].
@@ -80,6 +82,9 @@ impl Sleep {
     }
 }
 
+/// # Panics
+/// On the first poll before the deadline, if this thread's reactor cannot be created (its epoll
+/// instance or eventfd, e.g. when out of file descriptors). Inside a runtime it already exists.
 impl Future for Sleep {
     type Output = ();
 
@@ -199,13 +204,17 @@ impl Interval {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        let now = Instant::now();
-        let mut next = scheduled + self.period;
-        if next <= now {
-            let behind = now.duration_since(scheduled).as_nanos();
-            let periods = behind / self.period.as_nanos() + 1;
-            next = scheduled + self.period * u32::try_from(periods).unwrap_or(u32::MAX);
-        }
+        // The first multiple of the period after now (usually the next one), or far in the
+        // future if that overflows `Instant`.
+        let behind = Instant::now()
+            .saturating_duration_since(scheduled)
+            .as_nanos();
+        let periods = u32::try_from(behind / self.period.as_nanos() + 1).unwrap_or(u32::MAX);
+        let next = self
+            .period
+            .checked_mul(periods)
+            .and_then(|ahead| scheduled.checked_add(ahead))
+            .unwrap_or_else(|| deadline_after(FAR_FUTURE));
         self.sleep.reset(next);
         Poll::Ready(scheduled)
     }

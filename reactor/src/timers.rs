@@ -80,18 +80,15 @@ impl Timers {
             .filter(|timer| timer.generation == key.generation)
     }
 
-    /// Replaces the waker of a pending timer, unless it already wakes the same task. Returns
-    /// `false` if the timer is no longer pending.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
-        match self.get_mut(key) {
-            Some(timer) => {
-                if !timer.waker.will_wake(waker) {
-                    timer.waker.clone_from(waker);
-                }
-                true
-            }
-            None => false,
+    /// Replaces the waker of a pending timer, unless it already wakes the same task, and returns
+    /// the replaced one for the caller to drop after its borrow ends. `None` if the timer is no
+    /// longer pending.
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Option<Waker>> {
+        let timer = self.get_mut(key)?;
+        if timer.waker.will_wake(waker) {
+            return Some(None);
         }
+        Some(Some(std::mem::replace(&mut timer.waker, waker.clone())))
     }
 
     /// Cancels a timer; the returned waker (if it was pending) must be dropped by the caller
@@ -232,9 +229,9 @@ mod tests {
         timers.expire(now, &mut wake);
         assert!(wake.is_empty(), "the old entry fired the slot's new owner");
         assert!(
-            !timers.update_waker(early, &noop_waker()),
+            timers.update_waker(early, &noop_waker()).is_none(),
             "a cancelled key is dead"
         );
-        assert!(timers.update_waker(late, &noop_waker()));
+        assert!(timers.update_waker(late, &noop_waker()).is_some());
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! Whatever the interleaving, at least one side sees the other's flag, so a notification is
 //! never lost; and only the first notification after the reactor last woke writes, so there is
-//! at most one write per sleep. The reactor clears `notified` when it wakes, *before* its caller
+//! at most one write per wake-up of the reactor, and never more writes than notifications. (A
+//! notification that lands just after the wait returned, before `parked` is cleared, still
+//! writes: the next blocking wait then returns at once, a spurious wake and nothing worse.) The reactor clears `notified` when it wakes, *before* its caller
 //! looks at whatever the notifier queued, so work queued before the clear is seen then and work
 //! queued after it sets `notified` afresh.
 
@@ -78,8 +80,8 @@ impl Unparker {
         }
     }
 
-    /// How many times this reactor's eventfd has been written. At most one write per sleep of
-    /// the reactor, whatever the number of `unpark` calls.
+    /// How many times this reactor's eventfd has been written: at most one write per wake-up of
+    /// the reactor, and never more than the number of `unpark` calls.
     pub fn eventfd_writes(&self) -> u64 {
         self.shared.eventfd_writes.load(Ordering::Relaxed)
     }

@@ -210,3 +210,49 @@ pub fn on_thread_with_watchdog(limit: Duration, test: impl FnOnce() + Send + 'st
         .recv_timeout(limit)
         .expect("watchdog: the test thread hung (a poll that never returns?)");
 }
+
+/// Sends `data` as TCP urgent (out-of-band) data.
+pub fn send_urgent(fd: std::os::fd::RawFd, data: &[u8]) {
+    // SAFETY: the buffer is valid for `data.len()` bytes.
+    let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_OOB) };
+    assert_eq!(
+        n,
+        data.len() as isize,
+        "send(MSG_OOB): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// Sends `data` on a Unix socket with `passed` attached as `SCM_RIGHTS`.
+pub fn send_with_fd(fd: std::os::fd::RawFd, data: &[u8], passed: std::os::fd::RawFd) {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // Room for one cmsghdr carrying one int, aligned as the kernel expects.
+    let mut control = [0u64; 4];
+    // SAFETY: msghdr is plain data; zeroed is a valid empty value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    msg.msg_controllen =
+        unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    // SAFETY: `msg` points at a control buffer large enough for one header and one int.
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&msg);
+        (*header).cmsg_level = libc::SOL_SOCKET;
+        (*header).cmsg_type = libc::SCM_RIGHTS;
+        (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<libc::c_int>(), passed);
+    }
+    // SAFETY: every pointer in `msg` refers to live buffers of the lengths given.
+    let n = unsafe { libc::sendmsg(fd, &msg, 0) };
+    assert_eq!(
+        n,
+        data.len() as isize,
+        "sendmsg: {}",
+        io::Error::last_os_error()
+    );
+}

@@ -1,12 +1,18 @@
 //! Reading and writing stream sockets (TCP and Unix) through an `AsyncFd`, shared by both.
 //!
-//! These loops are `AsyncFd::poll_io` plus one shortcut that is sound only for stream
-//! sockets, and is used only here: a `recv` that returns fewer bytes than asked has copied
-//! everything the socket had queued (the kernel fills the buffer from its queue until the queue
-//! is empty), and any byte that arrives later raises a new `EPOLLIN` edge. So the readiness can
-//! be cleared right away, skipping the extra `recv` that would only return `EAGAIN`. The same
-//! holds for a short `send`: the send buffer is full, and `EPOLLOUT` fires when space frees up.
-//! Pipes, character devices and datagram sockets keep the plain read-until-`EAGAIN` rule.
+//! These loops are `AsyncFd::poll_io` plus one shortcut, used only here and only where it is
+//! sound. On a TCP socket a `recv` that returns fewer bytes than asked has copied everything the
+//! socket had queued (the kernel fills the buffer from its queue until the queue is empty), and
+//! any byte that arrives later raises a new `EPOLLIN` edge; so the readiness can be cleared right
+//! away, skipping the extra `recv` that would only return `EAGAIN`. Two cases break the premise,
+//! and keep the plain read-until-`EAGAIN` rule:
+//! - TCP urgent data: a `recv` stops at the urgent mark with bytes still queued behind it. Urgent
+//!   data raises `EPOLLPRI`, so the shortcut is off once the socket has shown `PRIORITY`.
+//! - Unix streams: a `recv` stops after a chunk that carried file descriptors (`SCM_RIGHTS`) or
+//!   credentials, with the next chunk already queued. They never take the shortcut.
+//!
+//! A short `send` is trusted on both: it means the send buffer is full, and `EPOLLOUT` fires when
+//! space frees up. Pipes, character devices and datagram sockets never take a shortcut.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -38,10 +44,20 @@ pub(crate) async fn connect<S: AsRawFd + From<OwnedFd>>(
     Ok(fd)
 }
 
+/// What a short `recv` proves about a stream socket; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ShortRead {
+    /// TCP: the queue is drained, unless urgent data was seen.
+    Drains,
+    /// Unix streams: nothing; read until `EAGAIN`.
+    ProvesNothing,
+}
+
 pub(crate) fn poll_read<S: AsRawFd>(
     fd: &AsyncFd<S>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
+    short_read: ShortRead,
 ) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0)); // A zero-length recv would look like EOF.
@@ -49,7 +65,12 @@ pub(crate) fn poll_read<S: AsRawFd>(
     loop {
         let mut guard = ready!(fd.poll_read_ready(cx));
         match sys::recv(fd.as_fd(), buf) {
-            Ok(n) if n > 0 && n < buf.len() => {
+            Ok(n)
+                if n > 0
+                    && n < buf.len()
+                    && short_read == ShortRead::Drains
+                    && !fd.readiness().is_priority() =>
+            {
                 clear_unless_error_or_closed(&mut guard); // Drained: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
@@ -101,21 +122,21 @@ pub(crate) async fn write_all<S: AsRawFd>(fd: &AsyncFd<S>, mut buf: &[u8]) -> io
 
 /// Implements `futures_io::AsyncRead` and `AsyncWrite` for a stream type and for a shared
 /// reference to it (so a reader task and a writer task can share one stream), through its
-/// `fd: AsyncFd<_>` field. `close` shuts the write side down.
+/// `fd: AsyncFd<_>` field and the type's [`ShortRead`]. `close` shuts the write side down.
 macro_rules! impl_futures_io {
-    ($stream:ty) => {
-        impl_futures_io!(@impl $stream);
-        impl_futures_io!(@impl &$stream);
+    ($stream:ty, $short_read:expr) => {
+        impl_futures_io!(@impl $stream, $short_read);
+        impl_futures_io!(@impl &$stream, $short_read);
     };
     // Field access and method calls auto-deref, so one body serves `T` and `&T`.
-    (@impl $ty:ty) => {
+    (@impl $ty:ty, $short_read:expr) => {
         impl futures_io::AsyncRead for $ty {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::net::stream::poll_read(&self.fd, cx, buf)
+                $crate::net::stream::poll_read(&self.fd, cx, buf, $short_read)
             }
         }
 

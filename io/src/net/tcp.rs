@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use minireactor_reactor::Interest;
 
-use crate::net::stream::{self, impl_futures_io};
+use crate::net::stream::{self, impl_futures_io, ShortRead};
 use crate::sys::{self, RawSockAddr};
 use crate::AsyncFd;
 
@@ -150,7 +150,7 @@ impl TcpStream {
 
     /// Reads into `buf`; `Ok(0)` means the peer closed its write side (or `buf` is empty).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| stream::poll_read(&self.fd, cx, buf)).await
+        poll_fn(|cx| stream::poll_read(&self.fd, cx, buf, ShortRead::Drains)).await
     }
 
     /// Writes some of `buf`; returns how much. A peer that is gone gives `EPIPE` or
@@ -208,4 +208,4 @@ impl AsRawFd for TcpStream {
     }
 }
 
-impl_futures_io!(TcpStream);
+impl_futures_io!(TcpStream, crate::net::stream::ShortRead::Drains);

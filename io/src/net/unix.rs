@@ -9,7 +9,7 @@ use std::path::Path;
 
 use minireactor_reactor::Interest;
 
-use crate::net::stream::{self, impl_futures_io};
+use crate::net::stream::{self, impl_futures_io, ShortRead};
 use crate::sys::{self, RawSockAddr};
 use crate::AsyncFd;
 
@@ -110,7 +110,7 @@ impl UnixStream {
 
     /// Reads into `buf`; `Ok(0)` means the peer closed its write side (or `buf` is empty).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| stream::poll_read(&self.fd, cx, buf)).await
+        poll_fn(|cx| stream::poll_read(&self.fd, cx, buf, ShortRead::ProvesNothing)).await
     }
 
     /// Writes some of `buf`; a peer that is gone gives `EPIPE`, never SIGPIPE.
@@ -157,4 +157,4 @@ impl AsRawFd for UnixStream {
     }
 }
 
-impl_futures_io!(UnixStream);
+impl_futures_io!(UnixStream, crate::net::stream::ShortRead::ProvesNothing);
