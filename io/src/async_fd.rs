@@ -307,6 +307,11 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
         self.event.ready
     }
 
+    /// Every readiness bit the fd had when the wait resolved, whatever the interest.
+    pub fn all_ready(&self) -> Ready {
+        self.event.all
+    }
+
     /// Runs `op`; if it returns `WouldBlock`, clears the readiness and returns `Err(TryIoError)`,
     /// otherwise returns `Ok` with its result.
     pub fn try_io<R>(

@@ -201,6 +201,9 @@ impl Direction {
 pub struct ReadyEvent {
     /// The bits that satisfied the waiter's interest.
     pub ready: Ready,
+    /// Every bit the registration had at that moment, whatever the interest (e.g. `PRIORITY`
+    /// seen by a reader).
+    pub all: Ready,
     /// The reactor tick at which the registration's readiness last changed.
     pub(crate) tick: u32,
 }

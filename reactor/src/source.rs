@@ -53,6 +53,7 @@ impl Source {
         if !ready.is_empty() {
             return Poll::Ready(ReadyEvent {
                 ready,
+                all: self.readiness,
                 tick: self.tick,
             });
         }

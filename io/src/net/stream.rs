@@ -69,7 +69,7 @@ pub(crate) fn poll_read<S: AsRawFd>(
                 if n > 0
                     && n < buf.len()
                     && short_read == ShortRead::Drains
-                    && !fd.readiness().is_priority() =>
+                    && !guard.all_ready().is_priority() =>
             {
                 clear_unless_error_or_closed(&mut guard); // Drained: see the module documentation.
                 return Poll::Ready(Ok(n));
