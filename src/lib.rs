@@ -39,6 +39,11 @@ pub mod io {
 
 pub use minireactor_io::{net, signal};
 
+/// Task utilities: the cooperative budget.
+pub mod task {
+    pub use minireactor_reactor::coop::{consume_budget, unconstrained, Unconstrained};
+}
+
 /// The reactor itself, for tests and for code that drives it directly.
 pub mod reactor {
     pub use minireactor_reactor::{Reactor, ReadyEvent, Registration, Unparker};

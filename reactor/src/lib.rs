@@ -16,6 +16,7 @@
 //! ignored if a newer event arrived meanwhile. So the I/O loop is always: wait for readiness, try
 //! the operation, and on `WouldBlock` clear and wait again.
 
+pub mod coop;
 mod reactor;
 mod readiness;
 mod registration;

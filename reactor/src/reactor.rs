@@ -72,6 +72,9 @@ pub struct Reactor {
     to_wake: Cell<Vec<Waker>>,
     /// Pending timers.
     timers: RefCell<Timers>,
+    /// Wakers to wake after the next turn's events (see [`Reactor::defer`]); while any are
+    /// here, a turn does not block.
+    deferred: RefCell<Vec<Waker>>,
     /// Lets other threads interrupt a blocking turn.
     unparker: Unparker,
 }
@@ -90,6 +93,7 @@ impl Reactor {
             events: Cell::new(Vec::with_capacity(EVENTS_CAPACITY)),
             to_wake: Cell::new(Vec::new()),
             timers: RefCell::new(Timers::new()),
+            deferred: RefCell::new(Vec::new()),
             unparker,
         })
     }
@@ -119,7 +123,11 @@ impl Reactor {
     /// [`Unparker`] was used since the last turn. Returns the number of epoll events received,
     /// stale ones included (a count for tests and tracing, not a count of wakes).
     pub fn turn(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let timeout = self.timeout_until_next_timer(timeout);
+        let timeout = if self.deferred.borrow().is_empty() {
+            self.timeout_until_next_timer(timeout)
+        } else {
+            Some(Duration::ZERO)
+        };
         let may_block = timeout != Some(Duration::ZERO);
         let timeout = if may_block && !self.unparker.begin_park() {
             Some(Duration::ZERO)
@@ -142,6 +150,7 @@ impl Reactor {
         self.dispatch(&events, tick, &mut to_wake);
         self.events.set(events);
         self.expire_timers(&mut to_wake);
+        to_wake.append(&mut self.deferred.borrow_mut());
 
         // Every borrow is released: wakers may now re-enter the reactor.
         for waker in to_wake.drain(..) {
@@ -237,6 +246,13 @@ impl Reactor {
 
     pub(crate) fn readiness(&self, id: SlotId) -> Ready {
         self.sources.borrow()[id.key].readiness()
+    }
+
+    /// Wakes `waker` after the next turn has looked at epoll and the timers, and keeps that
+    /// turn from blocking: how a task that yields lets I/O and timers in before it runs again.
+    pub fn defer(&self, waker: &Waker) {
+        let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
+        self.deferred.borrow_mut().push(waker);
     }
 
     /// Number of live registrations.

@@ -1,0 +1,1 @@
+//! Benchmarks of minireactor against tokio and a raw epoll loop.

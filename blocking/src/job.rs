@@ -1,0 +1,184 @@
+//! One closure on its way through the pool, and [`Blocking`], the future of its result.
+//!
+//! The closure, the waker of the task awaiting it and the result share one allocation (an `Arc`
+//! held by the pool's queue while queued or running, and by the future). Its stage moves only
+//! forward: `Queued` → `Running` → `Done` → `Taken`, or to `Abandoned` when the future is dropped
+//! first; a job abandoned while queued is skipped by the pool, one abandoned while running runs
+//! to the end and its result is dropped on the pool thread.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// What the pool's threads run.
+pub(crate) trait Run: Send + Sync {
+    /// Runs the closure, unless the job was abandoned before it started.
+    fn run(&self);
+}
+
+/// What the future needs from its job, whatever the closure's type.
+trait Outcome<T>: Send + Sync {
+    fn poll_outcome(&self, cx: &mut Context<'_>) -> Poll<std::thread::Result<T>>;
+    fn abandon(&self);
+}
+
+enum Stage<F, T> {
+    Queued(F),
+    Running,
+    Done(std::thread::Result<T>),
+    Taken,
+    Abandoned,
+}
+
+struct Job<F, T> {
+    inner: Mutex<JobInner<F, T>>,
+}
+
+struct JobInner<F, T> {
+    stage: Stage<F, T>,
+    /// The task awaiting the result, if it has polled.
+    waker: Option<Waker>,
+}
+
+impl<F, T> Job<F, T> {
+    fn lock(&self) -> MutexGuard<'_, JobInner<F, T>> {
+        // A panic never happens while the lock is held (the closure runs outside it), so a
+        // poisoned lock still holds consistent state.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Creates a job for `f`: the pool's side and the awaiting side.
+pub(crate) fn new<F, T>(f: F) -> (Arc<dyn Run>, Blocking<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let job = Arc::new(Job {
+        inner: Mutex::new(JobInner {
+            stage: Stage::Queued(f),
+            waker: None,
+        }),
+    });
+    (job.clone(), Blocking { job })
+}
+
+impl<F, T> Run for Job<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn run(&self) {
+        let f = {
+            let mut inner = self.lock();
+            match std::mem::replace(&mut inner.stage, Stage::Running) {
+                Stage::Queued(f) => f,
+                other => {
+                    inner.stage = other; // Abandoned before it started: skip it.
+                    return;
+                }
+            }
+        };
+        let result = catch_unwind(AssertUnwindSafe(f));
+        let (waker, unwanted) = {
+            let mut inner = self.lock();
+            if matches!(inner.stage, Stage::Abandoned) {
+                (None, Some(result))
+            } else {
+                inner.stage = Stage::Done(result);
+                (inner.waker.take(), None)
+            }
+        };
+        // After the lock: dropping the result or waking may run arbitrary code.
+        drop(unwanted);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<F, T> Outcome<T> for Job<F, T>
+where
+    F: Send,
+    T: Send,
+{
+    fn poll_outcome(&self, cx: &mut Context<'_>) -> Poll<std::thread::Result<T>> {
+        let mut inner = self.lock();
+        if matches!(inner.stage, Stage::Done(_)) {
+            let Stage::Done(result) = std::mem::replace(&mut inner.stage, Stage::Taken) else {
+                unreachable!("just matched Done");
+            };
+            return Poll::Ready(result);
+        }
+        assert!(
+            !matches!(inner.stage, Stage::Taken | Stage::Abandoned),
+            "minireactor: Blocking polled after it completed"
+        );
+        let replaced = match &mut inner.waker {
+            Some(stored) if stored.will_wake(cx.waker()) => None,
+            stored => stored.replace(cx.waker().clone()),
+        };
+        drop(inner);
+        drop(replaced); // After the lock: dropping a waker may run arbitrary code.
+        Poll::Pending
+    }
+
+    fn abandon(&self) {
+        let (stage, waker) = {
+            let mut inner = self.lock();
+            let stage = match inner.stage {
+                // The pool thread sees Abandoned when it finishes, and drops the result there.
+                Stage::Running => {
+                    inner.stage = Stage::Abandoned;
+                    None
+                }
+                _ => Some(std::mem::replace(&mut inner.stage, Stage::Abandoned)),
+            };
+            (stage, inner.waker.take())
+        };
+        drop((stage, waker)); // After the lock: the closure or the result may have a destructor.
+    }
+}
+
+/// The result of a closure running on the blocking pool; see [`unblock`](crate::unblock).
+///
+/// Resolves to the closure's return value; a panic in the closure is resumed in the task that
+/// polls this future. Dropping it before the closure has started cancels the closure.
+#[must_use = "futures do nothing unless polled; dropping this before the closure starts cancels it"]
+pub struct Blocking<T> {
+    job: Arc<dyn Outcome<T>>,
+}
+
+impl<T> Blocking<T> {
+    /// Like awaiting the future, but a panic in the closure comes back as its payload instead
+    /// of being resumed (how `spawn_blocking` turns it into a `JoinError`).
+    pub fn poll_catch(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Box<dyn Any + Send>>> {
+        self.job.poll_outcome(cx)
+    }
+}
+
+impl<T> Future for Blocking<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match std::task::ready!(self.get_mut().poll_catch(cx)) {
+            Ok(value) => Poll::Ready(value),
+            Err(payload) => resume_unwind(payload),
+        }
+    }
+}
+
+impl<T> Drop for Blocking<T> {
+    fn drop(&mut self) {
+        self.job.abandon();
+    }
+}
+
+impl<T> std::fmt::Debug for Blocking<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blocking").finish_non_exhaustive()
+    }
+}

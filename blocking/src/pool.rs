@@ -1,0 +1,202 @@
+//! [`Pool`]: threads started on demand up to a cap, each exiting after a while with nothing to do.
+//!
+//! Invariants, all under the one mutex:
+//! - `threads` counts the pool's live threads and never exceeds `max_threads`;
+//! - `idle` counts threads waiting on the condition variable, and `notified` how many of them
+//!   have been told to wake and not yet woken (`notified <= idle`); a job is handed to an idle
+//!   thread only if one is not already claimed (`idle > notified`), otherwise a thread is started
+//!   if the cap allows, otherwise it waits in the queue for a thread to finish its current job;
+//! - a queued job always has a thread that will run it: one just notified or started, or a busy
+//!   one, which looks at the queue before it goes idle.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::job::{self, Blocking, Run};
+
+/// How many threads a pool starts at most, unless configured otherwise.
+pub const DEFAULT_MAX_THREADS: usize = 64;
+
+/// How long a pool thread waits for work before it exits, unless configured otherwise.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pool of threads for blocking work. Cheap to clone; every clone is the same pool.
+///
+/// Dropping the last clone stops the pool: threads still running a closure finish it (and run
+/// whatever is still queued), idle ones exit at once. Nothing waits for them.
+#[derive(Clone)]
+pub struct Pool {
+    handle: Arc<Handle>,
+}
+
+/// The users' side of a pool; the threads hold only `Inner`, so dropping the last `Handle`
+/// can tell them to stop.
+struct Handle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Idle threads wait here for a job, for at most `idle_timeout`.
+    work: Condvar,
+    max_threads: usize,
+    idle_timeout: Duration,
+}
+
+struct State {
+    queue: VecDeque<Arc<dyn Run>>,
+    threads: usize,
+    idle: usize,
+    notified: usize,
+    /// Set when the last `Pool` is dropped.
+    stopping: bool,
+}
+
+impl Pool {
+    /// A pool of at most `max_threads` threads (at least 1), each exiting after `idle_timeout`
+    /// without work. No thread is started until the first closure arrives.
+    pub fn new(max_threads: usize, idle_timeout: Duration) -> Pool {
+        Pool {
+            handle: Arc::new(Handle {
+                inner: Arc::new(Inner {
+                    state: Mutex::new(State {
+                        queue: VecDeque::new(),
+                        threads: 0,
+                        idle: 0,
+                        notified: 0,
+                        stopping: false,
+                    }),
+                    work: Condvar::new(),
+                    max_threads: max_threads.max(1),
+                    idle_timeout,
+                }),
+            }),
+        }
+    }
+
+    /// Runs `f` on one of the pool's threads; see [`unblock`](crate::unblock).
+    pub fn spawn<F, T>(&self, f: F) -> Blocking<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (run, blocking) = job::new(f);
+        self.handle.inner.submit(run);
+        blocking
+    }
+
+    /// How many threads the pool has right now.
+    pub fn threads(&self) -> usize {
+        self.handle.inner.lock().threads
+    }
+
+    /// The most threads the pool starts.
+    pub fn max_threads(&self) -> usize {
+        self.handle.inner.max_threads
+    }
+}
+
+impl Default for Pool {
+    /// A pool with [`DEFAULT_MAX_THREADS`] and [`DEFAULT_IDLE_TIMEOUT`].
+    fn default() -> Pool {
+        Pool::new(DEFAULT_MAX_THREADS, DEFAULT_IDLE_TIMEOUT)
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("threads", &self.threads())
+            .field("max_threads", &self.max_threads())
+            .finish()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.inner.lock().stopping = true;
+        self.inner.work.notify_all();
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code that can panic runs under the lock, so a poisoned state is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn submit(self: &Arc<Self>, run: Arc<dyn Run>) {
+        let mut state = self.lock();
+        state.queue.push_back(run);
+        if state.idle > state.notified {
+            state.notified += 1;
+            drop(state);
+            self.work.notify_one();
+            return;
+        }
+        if state.threads == self.max_threads {
+            return; // A busy thread takes it when it is done.
+        }
+        state.threads += 1;
+        let thread_number = state.threads;
+        drop(state);
+        let inner = self.clone();
+        let started = std::thread::Builder::new()
+            .name("minireactor-blocking".into())
+            .spawn(move || inner.work_until_idle());
+        match started {
+            Ok(_) => tracing::debug!(threads = thread_number, "blocking thread started"),
+            Err(err) => self.thread_failed_to_start(err),
+        }
+    }
+
+    /// Without a thread of its own, the job just queued may have nobody to run it: if the pool
+    /// has no thread at all, run the queue here rather than leave the caller waiting forever.
+    fn thread_failed_to_start(&self, err: std::io::Error) {
+        let mut state = self.lock();
+        state.threads -= 1;
+        if state.threads > 0 {
+            tracing::warn!(%err, "could not start a blocking thread; the job waits for a busy one");
+            return;
+        }
+        tracing::warn!(%err, "could not start any blocking thread; running the job on this thread");
+        while let Some(run) = state.queue.pop_front() {
+            drop(state);
+            run.run();
+            state = self.lock();
+        }
+    }
+
+    /// A pool thread's whole life: run jobs; wait for more; exit after `idle_timeout` without.
+    fn work_until_idle(&self) {
+        let mut state = self.lock();
+        loop {
+            if let Some(run) = state.queue.pop_front() {
+                drop(state);
+                run.run();
+                state = self.lock();
+                continue;
+            }
+            if state.stopping {
+                break;
+            }
+            state.idle += 1;
+            let (woken, timeout) = self
+                .work
+                .wait_timeout(state, self.idle_timeout)
+                .unwrap_or_else(|e| e.into_inner());
+            state = woken;
+            state.idle -= 1;
+            if state.notified > 0 {
+                state.notified -= 1;
+            } else if timeout.timed_out() && state.queue.is_empty() {
+                break;
+            }
+            // Otherwise a spurious wake-up, or a stop: the loop looks at the queue and `stopping`.
+        }
+        state.threads -= 1;
+        tracing::debug!(threads = state.threads, "blocking thread exiting");
+    }
+}

@@ -1,0 +1,1 @@
+//! The devone character device, awaited through minireactor.

@@ -1,0 +1,1 @@
+//! Local synchronisation primitives of minireactor.
