@@ -9,8 +9,8 @@
  *   write(n)  sets the value to the first byte written, returns n
  *   ioctl     IOCTL_VALSET / IOCTL_VALGET (see devone_ioctl.h)
  *
- * Two module parameters, read at each open(2), turn it into a device that
- * exercises an event loop:
+ * Four module parameters, read at each open(2) (so they change new files
+ * only), turn it into a device that exercises an event loop:
  *
  *   latency_ms  0 (default): always readable, as in the book.
  *               > 0: data becomes ready latency_ms after open and again
@@ -20,12 +20,39 @@
  *   pollable    1 (default): the file has a poll method.
  *               0: the file has none (as in the book's early versions), so
  *               epoll_ctl(EPOLL_CTL_ADD) on it fails with EPERM.
+ *
+ * The other two reproduce a badly behaved driver (the book's devone as
+ * ymgyt/drivers rebuilt it in 2026) that a runtime must survive:
+ *
+ *   read_delay_ms      0 (default): reads do not sleep for it.
+ *                      > 0: every read(2), even of 0 bytes and even on an
+ *                      O_NONBLOCK file, first sleeps read_delay_ms inside
+ *                      the driver; the delay itself never gives EAGAIN.  A
+ *                      signal ends the sleep with -ERESTARTSYS, before any
+ *                      data or readiness is taken: the caller sees EINTR,
+ *                      or with SA_RESTART the read starts over (and sleeps
+ *                      the whole delay again).  After the delay the
+ *                      latency_ms rules apply as usual: a blocking read
+ *                      waits for the data, a non-blocking one gets EAGAIN
+ *                      if it is still not ready.  So a blocking read
+ *                      returns after the longer of the two, a non-blocking
+ *                      one never before the delay.
+ *   poll_always_ready  0 (default): poll reports what is true.
+ *                      1: poll reports EPOLLIN|EPOLLRDNORM|EPOLLOUT|
+ *                      EPOLLWRNORM always and never calls poll_wait(), so
+ *                      nothing ever wakes a poller: edge-triggered epoll
+ *                      sees one edge, at EPOLL_CTL_ADD, and never another,
+ *                      and with latency_ms a read after a "readable" poll
+ *                      can still fail with EAGAIN.  Only means anything
+ *                      with pollable=1 (without a poll method there is
+ *                      nothing to lie with).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/cdev.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/jiffies.h>
@@ -57,6 +84,16 @@ module_param(pollable, bool, 0644);
 MODULE_PARM_DESC(pollable,
 		 "Give opened files a poll method (0 = none: epoll_ctl fails with EPERM)");
 
+static unsigned int read_delay_ms;
+module_param(read_delay_ms, uint, 0644);
+MODULE_PARM_DESC(read_delay_ms,
+		 "Sleep in ms at the start of every read, even non-blocking ones (0 = none)");
+
+static bool poll_always_ready;
+module_param(poll_always_ready, bool, 0644);
+MODULE_PARM_DESC(poll_always_ready,
+		 "Make poll report readable and writable always, without poll_wait (needs pollable=1)");
+
 /**
  * struct devone_file - the state of one open file description
  * @lock:       protects @value and @ready; taken from process context with
@@ -67,6 +104,8 @@ MODULE_PARM_DESC(pollable,
  *              otherwise set by @timer and cleared by a successful read.
  * @latency_ms: the latency_ms parameter as it was at open, so that changing
  *              the parameter never changes an already open file.
+ * @read_delay_ms:     the read_delay_ms parameter as it was at open.
+ * @poll_always_ready: the poll_always_ready parameter as it was at open.
  * @timer:      makes the file ready @latency_ms after open or the last read.
  * @waitq:      blocking readers and poll/epoll wait here for @ready.
  */
@@ -75,6 +114,8 @@ struct devone_file {
 	unsigned char value;
 	bool ready;
 	unsigned int latency_ms;
+	unsigned int read_delay_ms;
+	bool poll_always_ready;
 	struct timer_list timer;
 	wait_queue_head_t waitq;
 };
@@ -178,6 +219,17 @@ static ssize_t devone_read(struct file *file, char __user *buf, size_t count,
 	size_t copied;
 	int ret;
 
+	/*
+	 * The slow driver's sleep comes first and holds nothing: no lock, no
+	 * readiness, so a signal can end it without losing anything.  @df
+	 * cannot be freed under us meanwhile, even if another thread closes
+	 * the fd: read(2) holds its own reference to the struct file for as
+	 * long as this call runs, and release only runs once the last
+	 * reference is gone (and rmmod fails while any file is open).
+	 */
+	if (df->read_delay_ms && msleep_interruptible(df->read_delay_ms))
+		return -ERESTARTSYS;
+
 	if (count == 0)
 		return 0;
 
@@ -223,6 +275,10 @@ static __poll_t devone_poll(struct file *file, poll_table *wait)
 {
 	struct devone_file *df = file->private_data;
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	/* The lie of the slow driver: no poll_wait, so no wake-up ever comes. */
+	if (df->poll_always_ready)
+		return mask | EPOLLIN | EPOLLRDNORM;
 
 	/* Register first, then look: a timer firing in between still wakes us. */
 	poll_wait(file, &df->waitq, wait);
@@ -306,6 +362,8 @@ static int devone_open(struct inode *inode, struct file *file)
 	/* Each parameter is read once, so one open sees one consistent setting. */
 	unsigned int latency = READ_ONCE(latency_ms);
 	bool with_poll = READ_ONCE(pollable);
+	unsigned int delay = READ_ONCE(read_delay_ms);
+	bool always_ready = READ_ONCE(poll_always_ready);
 	struct devone_file *df;
 	int ret;
 
@@ -335,6 +393,8 @@ static int devone_open(struct inode *inode, struct file *file)
 	timer_setup(&df->timer, devone_timer_fn, 0);
 	df->value = DEVONE_INITIAL_VALUE;
 	df->latency_ms = latency;
+	df->read_delay_ms = delay;
+	df->poll_always_ready = always_ready;
 	df->ready = latency == 0;
 	file->private_data = df;
 

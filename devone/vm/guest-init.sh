@@ -105,10 +105,15 @@ else
 fi
 
 params=/sys/module/devone/parameters
-if [ "$(cat $params/latency_ms)" = 0 ] && [ "$(cat $params/pollable)" = Y ]; then
+show_params() {
+	for p in latency_ms pollable read_delay_ms poll_always_ready; do
+		printf '%s=%s ' "$p" "$(cat $params/$p)"
+	done
+}
+if [ "$(show_params)" = "latency_ms=0 pollable=Y read_delay_ms=0 poll_always_ready=N " ]; then
 	pass default_params
 else
-	fail default_params "latency_ms=$(cat $params/latency_ms) pollable=$(cat $params/pollable)"
+	fail default_params "$(show_params)"
 fi
 
 # The driver checks, first with plain syscalls, then through the runtime's
@@ -132,6 +137,8 @@ if [ -x /devone-example ]; then
 		[ "$pollable" = 1 ] || want_pollable=false
 		echo "$latency" >$params/latency_ms
 		echo "$pollable" >$params/pollable
+		echo 0 >$params/read_delay_ms
+		echo 0 >$params/poll_always_ready
 		out=/tmp/$name.out
 		NO_COLOR=1 RUST_LOG=info timeout 60 /devone-example >"$out" 2>&1
 		rc=$?
@@ -148,6 +155,8 @@ if [ -x /devone-example ]; then
 	done
 	echo 0 >$params/latency_ms
 	echo 1 >$params/pollable
+	echo 0 >$params/read_delay_ms
+	echo 0 >$params/poll_always_ready
 fi
 
 if rmmod devone && [ ! -e /dev/devone0 ]; then

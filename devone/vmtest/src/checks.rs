@@ -88,7 +88,7 @@ pub const CHECKS: &[Check] = &[
 ];
 
 /// Adds what was being done to an `io::Error`.
-trait Context<T> {
+pub(crate) trait Context<T> {
     fn ctx(self, what: &str) -> Result<T, String>;
 }
 
@@ -99,27 +99,31 @@ impl<T> Context<T> for io::Result<T> {
 }
 
 /// The latency used by the latency checks.
-const LATENCY: Duration = Duration::from_millis(200);
+pub(crate) const LATENCY: Duration = Duration::from_millis(200);
 /// How early a timer may seem to fire: the kernel counts in jiffies (4 ms at
 /// Debian's HZ=250), so an open just before a tick loses up to one.
-const EARLY: Duration = Duration::from_millis(10);
+pub(crate) const EARLY: Duration = Duration::from_millis(10);
 /// How late it may fire: generous for a loaded machine, yet short of a
 /// second latency, so a timer armed twice over would be caught.  (In the VM
 /// the guest clock is virtual and timers come 4 ms late at most.)
 const LATE: Duration = Duration::from_millis(150);
 
-fn params(latency_ms: u32, pollable: bool) -> CheckResult {
+pub(crate) fn params(latency_ms: u32, pollable: bool) -> CheckResult {
     sys::set_params(latency_ms, pollable).ctx("set module parameters")
 }
 
-fn read_exact_n(f: &mut std::fs::File, n: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn read_exact_n(f: &mut std::fs::File, n: usize) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; n];
     let got = f.read(&mut buf).ctx("read")?;
     ensure!(got == n, "read returned {got} bytes, wanted {n}");
     Ok(buf)
 }
 
-fn expect_errno<T: std::fmt::Debug>(res: io::Result<T>, errno: i32, what: &str) -> CheckResult {
+pub(crate) fn expect_errno<T: std::fmt::Debug>(
+    res: io::Result<T>,
+    errno: i32,
+    what: &str,
+) -> CheckResult {
     match res {
         Err(e) if e.raw_os_error() == Some(errno) => Ok(()),
         other => Err(format!(
@@ -139,7 +143,7 @@ fn ensure_about_latency(elapsed: Duration, what: &str) -> CheckResult {
 }
 
 /// Polls for `POLLIN` until it is reported; returns how long that took.
-fn wait_readable(f: &std::fs::File, timeout_ms: i32) -> Result<Duration, String> {
+pub(crate) fn wait_readable(f: &std::fs::File, timeout_ms: i32) -> Result<Duration, String> {
     let start = Instant::now();
     let revents = sys::poll_one(f, libc::POLLIN, timeout_ms).ctx("poll")?;
     ensure!(

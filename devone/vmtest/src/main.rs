@@ -14,7 +14,11 @@
 //! SUBSTRING (all of them without an argument); `devone-vmtest --list`
 //! prints the names.
 
+// First, so that its `check!` and `ensure!` serve the other check lists.
+#[macro_use]
 mod checks;
+
+mod blocking_driver;
 mod sys;
 
 use std::panic;
@@ -26,16 +30,21 @@ use std::time::Instant;
 /// have their own, shorter, timeouts inside the runtime.
 const WATCHDOG_SECS: u32 = 20;
 
+/// Every check, in the order they run.
+fn all_checks() -> impl Iterator<Item = &'static checks::Check> {
+    checks::CHECKS.iter().chain(blocking_driver::CHECKS)
+}
+
 fn main() -> ExitCode {
     let arg = std::env::args().nth(1);
     if arg.as_deref() == Some("--list") {
-        for check in checks::CHECKS {
+        for check in all_checks() {
             println!("{}", check.name);
         }
         return ExitCode::SUCCESS;
     }
 
-    let selected = checks::CHECKS.iter().filter(|c| match arg.as_deref() {
+    let selected = all_checks().filter(|c| match arg.as_deref() {
         Some(filter) => c.name.contains(filter),
         None => true,
     });

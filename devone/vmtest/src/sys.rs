@@ -10,6 +10,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+mod blocking_driver;
+pub use blocking_driver::{set_blocking_params, NoopSignalHandler, SleepingRead};
+
 /// The device node that devtmpfs creates when the module is loaded.
 pub const DEVICE_PATH: &str = "/dev/devone0";
 
@@ -75,14 +78,15 @@ fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
     }
 }
 
-/// Sets the module parameters that the next `open` of the device will use.
+/// Sets the module parameters that the next `open` of the device will use,
+/// and puts those of [`set_blocking_params`] back to their defaults.
 pub fn set_params(latency_ms: u32, pollable: bool) -> io::Result<()> {
     fs::write(format!("{PARAMS_DIR}/latency_ms"), latency_ms.to_string())?;
     fs::write(
         format!("{PARAMS_DIR}/pollable"),
         if pollable { "1" } else { "0" },
     )?;
-    Ok(())
+    set_blocking_params(0, false)
 }
 
 /// The module's reference count: one per open file of the device.
