@@ -223,9 +223,10 @@ static ssize_t devone_read(struct file *file, char __user *buf, size_t count,
 	 * The slow driver's sleep comes first and holds nothing: no lock, no
 	 * readiness, so a signal can end it without losing anything.  @df
 	 * cannot be freed under us meanwhile, even if another thread closes
-	 * the fd: read(2) holds its own reference to the struct file for as
-	 * long as this call runs, and release only runs once the last
-	 * reference is gone (and rmmod fails while any file is open).
+	 * the last fd: whenever the fd table is shared (so another thread
+	 * could close it), read(2) holds its own reference to the struct file
+	 * until it returns; release runs only at the final fput, and rmmod
+	 * fails while any file is open.
 	 */
 	if (df->read_delay_ms && msleep_interruptible(df->read_delay_ms))
 		return -ERESTARTSYS;
