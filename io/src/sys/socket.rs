@@ -1,12 +1,12 @@
-//! Every raw syscall of the I/O crate, and the socket-address conversions they need.
+//! Sockets: creation, options, addresses in the kernel's layout, and the data syscalls.
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-
-use minireactor_reactor::syscall;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use minireactor_reactor::syscall;
 
 /// A socket address in the kernel's layout, with its length.
 pub(crate) struct RawSockAddr {
@@ -247,71 +247,4 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
         unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) }
     )?;
     Ok(n as usize)
-}
-
-/// Installs `handler` for `signal` with `SA_RESTART`, so other blocking syscalls of the program
-/// resume after it runs.
-pub(crate) fn install_signal_handler(
-    signal: libc::c_int,
-    handler: extern "C" fn(libc::c_int),
-) -> io::Result<()> {
-    // SAFETY: sigaction is plain data; zeroed means no flags and an empty mask.
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = handler as usize;
-    action.sa_flags = libc::SA_RESTART;
-    syscall!(
-        // SAFETY: the new action is fully initialised; the old-action pointer may be null.
-        unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) }
-    )?;
-    Ok(())
-}
-
-/// Adds one to an eventfd from inside a signal handler: only async-signal-safe calls, and
-/// `errno` is restored so the interrupted code does not see ours.
-pub(crate) fn eventfd_notify_from_signal_handler(fd: RawFd) {
-    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's life.
-    let errno = unsafe { *libc::__errno_location() };
-    let one: u64 = 1;
-    // SAFETY: `write` is async-signal-safe; the source is a live 8-byte value. A failure (a full
-    // counter, after 2^64 signals) is ignored: the pending edge already wakes the listeners.
-    unsafe { libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>()) };
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
-}
-
-/// The `_IOC` request-number encoding of `<asm-generic/ioctl.h>`, which x86 uses:
-/// `direction << 30 | size << 16 | type << 8 | number`.
-pub(crate) mod ioc {
-    /// User space writes, the driver reads (`_IOC_WRITE`).
-    pub(crate) const WRITE: u32 = 1;
-    /// The driver writes, user space reads (`_IOC_READ`).
-    pub(crate) const READ: u32 = 2;
-
-    /// `_IOC(direction, ty, number, size)`.
-    pub(crate) const fn encode(direction: u32, ty: u8, number: u8, size: usize) -> libc::c_ulong {
-        assert!(
-            size < (1 << 14),
-            "ioctl argument too large for the size field"
-        );
-        ((direction << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | number as u32)
-            as libc::c_ulong
-    }
-}
-
-/// `ioctl(fd, request, arg)` for a request whose argument is a `T` read or written by the driver.
-///
-/// # Safety
-/// `request` must be one whose argument is exactly a `T` (as its `_IOC` size field says), so
-/// that the driver reads or writes no more than `arg` holds.
-pub(crate) unsafe fn ioctl_with<T>(
-    fd: BorrowedFd<'_>,
-    request: libc::c_ulong,
-    arg: &mut T,
-) -> io::Result<()> {
-    syscall!(
-        // SAFETY: the caller guarantees the request's argument is a `T`; `arg` is live and
-        // exclusive.
-        unsafe { libc::ioctl(fd.as_raw_fd(), request, arg as *mut T) }
-    )?;
-    Ok(())
 }
