@@ -27,7 +27,9 @@
 //! assert_eq!(total, 6);
 //! ```
 
-pub use minireactor_executor::{block_on, spawn, yield_now, JoinError, JoinHandle, Runtime};
+pub use minireactor_executor::{
+    block_on, spawn, spawn_blocking, yield_now, Builder, JoinError, JoinHandle, Runtime,
+};
 pub use minireactor_reactor::time;
 
 /// Awaitable file descriptors.
@@ -39,14 +41,16 @@ pub mod io {
 
 pub use minireactor_io::{net, signal};
 
-/// Task utilities: the cooperative budget.
+/// Tasks: handles, ids, sets, and the cooperative budget.
 pub mod task {
+    pub use minireactor_executor::task::{id, try_id, AbortHandle, Id, JoinError, JoinHandle};
+    pub use minireactor_executor::{spawn, spawn_blocking, yield_now, JoinSet};
     pub use minireactor_reactor::coop::{consume_budget, unconstrained, Unconstrained};
 }
 
 /// The reactor itself, for tests and for code that drives it directly.
 pub mod reactor {
-    pub use minireactor_reactor::{Reactor, ReadyEvent, Registration, Unparker};
+    pub use minireactor_reactor::{Reactor, Readiness, ReadyEvent, Registration, Unparker};
 }
 
 /// The README's code blocks, compiled and run as doctests so they cannot go stale.

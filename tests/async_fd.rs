@@ -69,7 +69,8 @@ fn readiness_that_arrives_while_nobody_waits_is_kept() {
         sleep(Duration::from_millis(20)).await;
         let guard = timeout(Duration::from_secs(5), ours.readable())
             .await
-            .expect("the edge seen while nobody waited was lost");
+            .expect("the edge seen while nobody waited was lost")
+            .unwrap();
         assert!(guard.ready().is_readable());
     });
 }
@@ -80,7 +81,7 @@ fn clear_only_after_would_block() {
         let (ours, mut theirs) = UnixStream::pair().unwrap();
         let ours = AsyncFd::new(ours).unwrap();
         theirs.write_all(b"abc").unwrap();
-        let mut guard = ours.readable().await;
+        let mut guard = ours.readable().await.unwrap();
         let mut buf = [0; 1];
         // A successful read keeps readiness.
         let n = guard.try_io(|mut s| s.read(&mut buf)).unwrap().unwrap();

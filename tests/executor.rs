@@ -118,7 +118,7 @@ fn panicking_task_reaches_its_joiner_and_spares_the_others() {
         });
         let err = bad.await.expect_err("the task panicked");
         assert!(err.is_panic());
-        assert_eq!(err.to_string(), "task panicked: boom");
+        assert!(err.to_string().ends_with("panicked: boom"), "{err}");
         let payload = err.into_panic();
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
         assert_eq!(before.await.unwrap() + after.await.unwrap(), 3);
@@ -164,7 +164,10 @@ fn nested_block_on_panics_clearly_and_the_runtime_keeps_working() {
 #[test]
 fn spawn_outside_a_runtime_panics_clearly() {
     let payload = catch_unwind(|| drop(spawn(async {}))).expect_err("no runtime is running");
-    let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
     assert!(message.contains("outside a runtime"), "{message}");
 }
 
@@ -406,7 +409,7 @@ fn a_destructor_panic_on_abort_reaches_the_joiner() {
         handle.abort();
         let err = handle.await.expect_err("aborted");
         assert!(err.is_panic(), "{err}");
-        assert_eq!(err.to_string(), "task panicked: destructor");
+        assert!(err.to_string().ends_with("panicked: destructor"), "{err}");
         assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
     });
     assert_eq!(runtime.live_tasks(), 0);

@@ -1,27 +1,30 @@
 //! The executor of minireactor: local tasks polled on one thread, parked in the reactor when
-//! there is nothing to run.
+//! there is nothing to run, and a pool of threads for blocking work.
 //!
 //! Reading order:
-//! 1. `runtime` — [`Runtime`], [`block_on`], [`spawn`].
-//! 2. `scheduler` — the task slab, the run queue, the `block_on` loop and its fairness batch.
-//! 3. `task` — a task's future and output in one cell; panics are caught per poll.
-//! 4. `join` — [`JoinHandle`] and [`JoinError`].
-//! 5. `waker` — task and `block_on` wakers: local wakes are a queue push, remote wakes lock a
-//!    queue and unpark the reactor.
-//! 6. `context` — which runtime runs on this thread; nested `block_on` detection.
+//! 1. `runtime` — [`Runtime`], [`block_on`], [`spawn`], [`spawn_blocking`]; `builder` — its
+//!    settings.
+//! 2. `scheduler` — the live tasks, the run queue, the `block_on` loop, shutdown.
+//! 3. `task` — a task in one allocation (`task::raw`, the only unsafe code here), its waker,
+//!    [`JoinHandle`], [`AbortHandle`], [`JoinError`], [`Id`].
+//! 4. `join_set` — [`JoinSet`], a set of tasks joined as they finish.
+//! 5. `context` — which runtime runs on this thread; nested `block_on` detection.
+//! 6. `yield_now` — [`yield_now`], which lets the reactor turn first.
 //!
-//! The loop, in short: poll the `block_on` future if it was woken; poll up to 128 queued tasks;
-//! turn the reactor — without blocking if anything is still runnable, otherwise until an fd, a
-//! timer or another thread wakes something.
+//! The loop, in short: poll the queued entries — tasks, and the `block_on` future when woken —
+//! up to a batch of 128, each with a cooperative budget; turn the reactor — without blocking if
+//! anything is still runnable, otherwise until an fd, a timer or another thread wakes something.
 
+mod builder;
 mod context;
-mod join;
+mod join_set;
 mod runtime;
 mod scheduler;
-mod task;
-mod waker;
+pub mod task;
 mod yield_now;
 
-pub use join::{JoinError, JoinHandle};
-pub use runtime::{block_on, spawn, Runtime};
+pub use builder::{Builder, DEFAULT_TASK_BATCH};
+pub use join_set::JoinSet;
+pub use runtime::{block_on, spawn, spawn_blocking, Runtime};
+pub use task::{AbortHandle, Id, JoinError, JoinHandle};
 pub use yield_now::yield_now;

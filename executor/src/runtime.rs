@@ -1,20 +1,27 @@
-//! [`Runtime`], [`block_on`] and [`spawn`]: the public face of the executor.
+//! [`Runtime`], [`block_on`], [`spawn`] and [`spawn_blocking`]: the public face of the executor.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::panic::resume_unwind;
 use std::rc::Rc;
+use std::time::Duration;
 
-use crate::context;
-use crate::join::JoinHandle;
+use crate::context::{self, Mode};
 use crate::scheduler::Scheduler;
+use crate::task::JoinHandle;
+use crate::Builder;
 
-/// A single-threaded runtime: an executor for local tasks, driven by this thread's reactor.
+/// A single-threaded runtime: an executor for local tasks, driven by this thread's reactor, and
+/// a pool of threads for blocking work.
 ///
-/// Most programs call [`block_on`]; create a `Runtime` to get the creation error instead of a
-/// panic, or to run several `block_on` calls over the same set of spawned tasks.
+/// Most programs call [`block_on`]; create a `Runtime` (or configure one with a [`Builder`]) to
+/// get the creation error instead of a panic, or to run several `block_on` calls over the same
+/// set of spawned tasks.
 ///
 /// Dropping the runtime drops every task that has not finished (each exactly once); their
 /// `JoinHandle`s then report a cancellation, and wakers still held elsewhere stay safe to call.
+/// It never waits for a [`spawn_blocking`] closure: one still running finishes on its thread,
+/// and its result is dropped there.
 ///
 /// ```
 /// let runtime = minireactor::Runtime::new()?;
@@ -30,20 +37,27 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Creates a runtime on this thread (and the thread's reactor, on first use).
+    /// Creates a runtime on this thread (and the thread's reactor, on first use), with the
+    /// [`Builder`]'s defaults.
     pub fn new() -> io::Result<Runtime> {
-        Ok(Runtime {
-            scheduler: Rc::new(Scheduler::new()?),
-        })
+        Builder::new().build()
+    }
+
+    pub(crate) fn from_scheduler(scheduler: Scheduler) -> Runtime {
+        Runtime {
+            scheduler: Rc::new(scheduler),
+        }
     }
 
     /// Runs `future` to completion on this thread, along with every spawned task, and returns
     /// its output. A panic in `future` propagates to the caller.
     ///
     /// # Panics
-    /// If called while a runtime is already running on this thread (a nested `block_on`).
+    /// If called while a runtime is already running on this thread (a nested `block_on`), or
+    /// if the reactor cannot wait for events (it was inherited across a `fork`, say).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _running = context::enter(self.scheduler.clone());
+        let _running = context::enter(self.scheduler.clone(), Mode::Running);
+        let _pool = minireactor_blocking::enter(self.scheduler.pool().clone());
         self.scheduler.block_on(future)
     }
 
@@ -56,17 +70,61 @@ impl Runtime {
         self.scheduler.spawn(future)
     }
 
+    /// Runs `f` on this runtime's blocking pool; see [`spawn_blocking`].
+    pub fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_blocking_on(&self.scheduler, f)
+    }
+
     /// Number of tasks spawned on this runtime that have not finished yet.
     pub fn live_tasks(&self) -> usize {
         self.scheduler.live_tasks()
+    }
+
+    /// How many threads this runtime's blocking pool has right now.
+    pub fn blocking_threads(&self) -> usize {
+        self.scheduler.pool().threads()
+    }
+
+    /// Shuts down gracefully: runs the runtime until every spawned task has finished, for at
+    /// most `timeout`, then drops the runtime, cancelling whatever is left. Returns whether
+    /// every task finished in time.
+    ///
+    /// Tasks must be told to stop first (a `CancellationToken`, a closed channel): this only
+    /// lets them finish. As with `drop`, running `spawn_blocking` closures are not waited for.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let runtime = minireactor::Runtime::new()?;
+    /// runtime.spawn(minireactor::time::sleep(Duration::from_millis(5)));
+    /// assert!(runtime.shutdown_timeout(Duration::from_secs(5)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let scheduler = self.scheduler.clone();
+        let drained = poll_fn(|cx| scheduler.poll_drained(cx));
+        let finished = self
+            .block_on(minireactor_reactor::time::timeout(timeout, drained))
+            .is_ok();
+        if !finished {
+            tracing::debug!(
+                live_tasks = self.live_tasks(),
+                "shutdown timeout elapsed; cancelling the rest"
+            );
+        }
+        finished
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // Let destructors of dropped futures call `spawn` on this runtime; if another runtime
-        // is running here (this one dropped inside its `block_on`), they must do without.
-        let _running = context::try_enter(self.scheduler.clone());
+        // While its tasks are dropped, their destructors may `spawn` (they get a cancelled
+        // handle) or `block_on` another runtime.
+        let _shutting_down = context::enter(self.scheduler.clone(), Mode::ShuttingDown);
         self.scheduler.shutdown();
     }
 }
@@ -97,12 +155,17 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 
 /// Spawns a task on the runtime running on this thread. The future need not be `Send`.
 ///
+/// Dropping the returned handle detaches the task, which runs on.
+///
 /// ```
 /// minireactor::block_on(async {
 ///     let handle = minireactor::spawn(async { "done" });
 ///     assert_eq!(handle.await.unwrap(), "done");
 /// });
 /// ```
+///
+/// Called from a destructor that the runtime's own shutdown runs, it returns a handle whose task
+/// is already cancelled (the future is dropped at once).
 ///
 /// # Panics
 /// If no runtime is running on this thread (call it from inside `block_on`).
@@ -111,11 +174,62 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match context::current() {
-        Some(scheduler) => scheduler.spawn(future),
-        None => panic!(
-            "minireactor: `spawn` called outside a runtime; call it from a future run by \
-             `block_on`, or use `Runtime::spawn`"
-        ),
-    }
+    current_scheduler("spawn").spawn(future)
+}
+
+/// Runs `f` on a thread of the current runtime's blocking pool, and returns a handle to await
+/// its result: for work that would otherwise stop every task — a blocking syscall, a driver that
+/// ignores `O_NONBLOCK`, a long computation.
+///
+/// The pool starts threads as needed, up to a cap (64 unless the [`Builder`] says otherwise);
+/// closures beyond it wait in a queue. A panic in `f` reaches the handle as a [`JoinError`]
+/// whose `is_panic()` is true. Aborting the handle (or dropping the runtime) before `f` starts
+/// means `f` never runs; once it has started, it runs to the end on its thread, nothing waits
+/// for it, and its result is dropped there.
+///
+/// ```
+/// minireactor::block_on(async {
+///     let sum = minireactor::spawn_blocking(|| (1..=100u64).sum::<u64>());
+///     assert_eq!(sum.await.unwrap(), 5050);
+/// });
+/// ```
+///
+/// [`JoinError`]: crate::JoinError
+///
+/// # Panics
+/// If no runtime is running on this thread.
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_blocking_on(&current_scheduler("spawn_blocking"), f)
+}
+
+fn spawn_blocking_on<F, T>(scheduler: &Scheduler, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let mut blocking = scheduler.pool().spawn(f);
+    // A panic in `f` is resumed inside the task, whose harness turns it into its JoinError.
+    scheduler.spawn(async move {
+        match poll_fn(|cx| blocking.poll_catch(cx)).await {
+            Ok(value) => value,
+            Err(payload) => resume_unwind(payload),
+        }
+    })
+}
+
+/// The runtime this thread is running (or shutting down).
+///
+/// # Panics
+/// If there is none.
+fn current_scheduler(what: &str) -> Rc<Scheduler> {
+    context::current().unwrap_or_else(|| {
+        panic!(
+            "minireactor: `{what}` called outside a runtime; call it from a future run by \
+             `block_on`, or use `Runtime::{what}`"
+        )
+    })
 }

@@ -1,41 +1,42 @@
-//! The scheduler: the task slab, the local run queue, and the loop that `block_on` runs.
+//! The scheduler: the set of live tasks, the run queue, and the loop that `block_on` runs.
 //!
 //! Invariants:
-//! - A task is in the slab from `spawn` until it completes, is aborted and reaped, or the
-//!   runtime shuts down; between two polls its id (slab key and generation) is queued at most
-//!   once locally and once remotely (see `TaskWaker`).
-//! - No `RefCell` borrow is held while a task is polled or dropped: a task may spawn, wake,
-//!   or drop other tasks' handles from inside its poll or its destructor.
-//! - Each pass of the loop polls at most [`BATCH`] tasks, then turns the reactor (without
-//!   blocking if work remains), so a task that keeps waking itself cannot starve I/O or timers.
+//! - A task is in `live` from `spawn` until it finishes (completes, panics, is aborted) or the
+//!   runtime shuts down; between two polls it is queued at most once locally and once remotely
+//!   (see the flags in `task::raw`).
+//! - The `block_on` future is scheduled like a task: its wake puts an entry in the same run
+//!   queue, so it is polled in turn with the tasks, never only between batches.
+//! - No `RefCell` borrow is held while a task or the `block_on` future is polled or dropped: a
+//!   task may spawn, wake, or drop other tasks' handles from inside its poll or its destructor.
+//! - Each pass polls at most `batch` entries, then turns the reactor (without blocking if work
+//!   remains); every poll gets a cooperative budget, so neither a task that keeps waking itself
+//!   nor one whose resources are always ready can starve I/O or timers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_task::waker_ref;
-use minireactor_reactor::{Reactor, Unparker};
+use futures_task::{waker_ref, ArcWake};
+use minireactor_reactor::{coop, Reactor, Unparker};
 use slab::Slab;
 
-use crate::join::JoinHandle;
-use crate::task::{Task, TaskCell};
-use crate::waker::{MainWaker, TaskWaker};
+use crate::context;
+use crate::task::raw::{self, JoinRef, TaskRef};
+use crate::task::{Id, JoinHandle};
 
-/// A task's slab key in the low 32 bits, its generation in the high 32.
-pub(crate) type TaskId = u64;
-
-/// How many tasks one pass polls before the reactor is turned again.
-const BATCH: usize = 128;
+/// A run-queue entry: a task, or `None` for the future of the current `block_on`.
+type Runnable = Option<TaskRef>;
 
 /// The part of a runtime that other threads reach through wakers.
 pub(crate) struct Shared {
-    /// Tasks woken from other threads, drained by the runtime's thread.
-    remote: Mutex<Vec<TaskId>>,
+    /// Entries woken from other threads, drained by the runtime's thread.
+    remote: Mutex<Vec<Runnable>>,
     /// Set when `remote` may be non-empty, so the runtime only locks when there is work.
     has_remote: AtomicBool,
     /// Set once the runtime is dropped: later remote wakes are ignored.
@@ -44,38 +45,47 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Queues a task woken from outside the runtime's thread and interrupts a blocking turn.
-    pub(crate) fn push_remote(&self, id: TaskId) {
+    /// Queues an entry woken from outside the runtime's thread and interrupts a blocking turn.
+    pub(crate) fn push_remote(&self, runnable: Runnable) {
         if self.closed.load(Ordering::SeqCst) {
-            return;
+            return; // Dropped here: the runtime is gone, nothing will poll it.
         }
-        self.remote
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(id);
+        self.lock_remote().push(runnable);
         self.has_remote.store(true, Ordering::SeqCst);
         self.unparker.unpark();
     }
 
-    pub(crate) fn unpark(&self) {
-        self.unparker.unpark();
+    fn lock_remote(&self) -> std::sync::MutexGuard<'_, Vec<Runnable>> {
+        // Nothing panics while the lock is held, so a poisoned queue is still consistent.
+        self.remote.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Settings of a scheduler, from the runtime's `Builder`.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Entries polled per pass before the reactor turns.
+    pub(crate) batch: usize,
+    pub(crate) pool: minireactor_blocking::Pool,
 }
 
 /// The runtime's state that lives on its thread.
 pub(crate) struct Scheduler {
     shared: Arc<Shared>,
     reactor: Rc<Reactor>,
-    /// Every live task.
-    tasks: RefCell<Slab<Rc<dyn Task>>>,
-    /// Generation for the next spawned task.
-    next_generation: Cell<u32>,
-    /// Tasks ready to be polled, in wake order.
-    run_queue: RefCell<VecDeque<TaskId>>,
+    config: Config,
+    /// Every task that has not finished, each holding a reference to it.
+    live: RefCell<Slab<TaskRef>>,
+    /// Entries ready to be polled, in wake order.
+    run_queue: RefCell<VecDeque<Runnable>>,
+    /// Set by the runtime's drop: a task spawned from then on is cancelled at once.
+    shutting_down: Cell<bool>,
+    /// Woken when the last live task finishes (`Runtime::shutdown_timeout` waits for it).
+    on_drained: RefCell<Option<Waker>>,
 }
 
 impl Scheduler {
-    pub(crate) fn new() -> std::io::Result<Scheduler> {
+    pub(crate) fn new(config: Config) -> std::io::Result<Scheduler> {
         let reactor = Reactor::current()?;
         Ok(Scheduler {
             shared: Arc::new(Shared {
@@ -85,9 +95,11 @@ impl Scheduler {
                 unparker: reactor.unparker(),
             }),
             reactor,
-            tasks: RefCell::new(Slab::new()),
-            next_generation: Cell::new(0),
+            config,
+            live: RefCell::new(Slab::new()),
             run_queue: RefCell::new(VecDeque::new()),
+            shutting_down: Cell::new(false),
+            on_drained: RefCell::new(None),
         })
     }
 
@@ -95,13 +107,17 @@ impl Scheduler {
         &self.shared
     }
 
-    pub(crate) fn push_local(&self, id: TaskId) {
-        self.run_queue.borrow_mut().push_back(id);
+    pub(crate) fn pool(&self) -> &minireactor_blocking::Pool {
+        &self.config.pool
+    }
+
+    pub(crate) fn push_local(&self, task: TaskRef) {
+        self.run_queue.borrow_mut().push_back(Some(task));
     }
 
     /// Number of live tasks.
     pub(crate) fn live_tasks(&self) -> usize {
-        self.tasks.borrow().len()
+        self.live.borrow().len()
     }
 
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
@@ -109,56 +125,62 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let generation = self.next_generation.get();
-        self.next_generation.set(generation.wrapping_add(1));
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = tasks.vacant_entry();
-        let key = u32::try_from(entry.key()).expect("minireactor: more than 2^32 live tasks");
-        let id = (u64::from(generation) << 32) | u64::from(key);
-        let waker = Arc::new(TaskWaker::new_scheduled(id, self.shared.clone()));
-        let cell = Rc::new(TaskCell::new(future, waker));
-        entry.insert(cell.clone());
-        drop(tasks);
-        self.push_local(id);
-        tracing::trace!(task.id = id, "spawn");
-        JoinHandle::new(cell)
+        let id = Id::next();
+        let task = raw::allocate(future, id, self.shared.clone());
+        // SAFETY: `task` was made from `future`, whose output is `F::Output`.
+        let join = JoinHandle::new(unsafe { JoinRef::new(task.join) });
+        if self.shutting_down.get() {
+            tracing::debug!(task.id = %id, "spawned during shutdown: cancelled at once");
+            task.live.cancel();
+            return join;
+        }
+        let mut live = self.live.borrow_mut();
+        task.live.set_live_key(live.vacant_key());
+        live.insert(task.live);
+        drop(live);
+        self.run_queue.borrow_mut().push_back(Some(task.queued));
+        tracing::trace!(task.id = %id, "spawn");
+        join
     }
 
     /// Runs `future` to completion, driving every task and the reactor meanwhile.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let main_waker = Arc::new(MainWaker::new(self.shared.clone()));
-        let waker = waker_ref(&main_waker);
+        let main = Arc::new(MainWaker {
+            queued: AtomicBool::new(true),
+            shared: self.shared.clone(),
+        });
+        let waker = waker_ref(&main);
         let mut cx = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
+        self.run_queue.borrow_mut().push_back(None);
         loop {
-            if main_waker.take_woken() {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
-                }
+            self.take_remote();
+            for _ in 0..self.config.batch {
+                let Some(runnable) = self.run_queue.borrow_mut().pop_front() else {
+                    break;
+                };
+                let Some(task) = runnable else {
+                    main.queued.store(false, Ordering::Relaxed);
+                    if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx))
+                    {
+                        // Entries for this future would only cause spurious polls of the next.
+                        self.run_queue.borrow_mut().retain(Option::is_some);
+                        return output;
+                    }
+                    continue;
+                };
+                self.run_task(task);
             }
-            self.run_batch();
             let idle = self.run_queue.borrow().is_empty()
-                && !main_waker.is_woken()
                 && !self.shared.has_remote.load(Ordering::SeqCst);
             let timeout = if idle { None } else { Some(Duration::ZERO) };
             if let Err(err) = self.reactor.turn(timeout) {
-                panic!("minireactor: epoll_wait failed: {err}");
+                panic!("minireactor: the reactor cannot wait for events: {err}");
             }
         }
     }
 
-    /// Polls up to [`BATCH`] queued tasks.
-    fn run_batch(&self) {
-        self.take_remote();
-        for _ in 0..BATCH {
-            let Some(id) = self.run_queue.borrow_mut().pop_front() else {
-                return;
-            };
-            self.run_task(id);
-        }
-    }
-
-    /// Moves tasks woken from other threads into the local run queue.
+    /// Moves entries woken from other threads into the local run queue.
     fn take_remote(&self) {
         // A plain load first: the swap is a locked instruction, and the queue is nearly always
         // empty.
@@ -167,53 +189,93 @@ impl Scheduler {
         {
             return;
         }
-        let woken =
-            std::mem::take(&mut *self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()));
+        let woken = std::mem::take(&mut *self.shared.lock_remote());
         self.run_queue.borrow_mut().extend(woken);
     }
 
-    fn run_task(&self, id: TaskId) {
-        let key = (id & u64::from(u32::MAX)) as usize;
-        let task: *const dyn Task = match self.tasks.borrow().get(key) {
-            Some(task) if task.waker().id == id => Rc::as_ptr(task),
-            _ => return, // Completed or aborted since it was queued.
-        };
-        // SAFETY: the slab's `Rc` keeps the task alive until this function removes it below:
-        // nothing else takes a task out of the slab while the runtime is running (only
-        // `shutdown`, from `Runtime::drop`, which cannot run while `block_on` borrows the
-        // runtime). The slab borrow itself is released, so the task may spawn while polled,
-        // which can move the slab's `Rc`s but not the tasks they point to.
-        let task = unsafe { &*task };
-        let task_waker = task.waker();
-        task_waker.unschedule();
-        let waker = waker_ref(task_waker);
-        let mut cx = Context::from_waker(&waker);
-        tracing::trace!(task.id = id, "poll");
-        if task.poll(&mut cx).is_ready() {
-            let removed = self.tasks.borrow_mut().remove(key);
-            drop(removed); // After the borrow: the output may be dropped here.
-            tracing::trace!(task.id = id, "complete");
+    fn run_task(&self, task: TaskRef) {
+        if task.state().finished {
+            return; // Finished (aborted, say) since it was queued.
+        }
+        task.unschedule();
+        let id = task.id();
+        tracing::trace!(task.id = %id, "poll");
+        // The task's own panics are caught inside `poll`; this catches what it cannot, such as
+        // a panicking joiner's waker, so the task is reaped before the panic goes on.
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            coop::with_budget(|| crate::task::polling(id, || task.poll()))
+        }));
+        if task.state().finished {
+            self.reap(&task);
+            tracing::trace!(task.id = %id, "complete");
+        }
+        if let Err(payload) = polled {
+            resume_unwind(payload);
         }
     }
 
-    /// Drops every task exactly once (cancelling it for its joiner) and refuses later wakes.
-    pub(crate) fn shutdown(&self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        loop {
-            // Take the tasks out first: a future's destructor may spawn or drop other handles.
-            let tasks: Vec<_> = self.tasks.borrow_mut().drain().collect();
-            if tasks.is_empty() {
-                break;
-            }
-            for task in tasks {
-                task.cancel();
+    /// Removes a finished task from the live set.
+    fn reap(&self, task: &TaskRef) {
+        let removed = self.live.borrow_mut().try_remove(task.live_key());
+        let drained = self.live.borrow().is_empty();
+        drop(removed); // After the borrow.
+        if drained {
+            let waiter = self.on_drained.borrow_mut().take();
+            if let Some(waiter) = waiter {
+                waiter.wake();
             }
         }
-        self.run_queue.borrow_mut().clear();
-        self.shared
-            .remote
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+    }
+
+    /// `Ready` once no task is live; otherwise stores the waker for the last one to wake.
+    pub(crate) fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.live.borrow().is_empty() {
+            return Poll::Ready(());
+        }
+        let replaced = self.on_drained.borrow_mut().replace(cx.waker().clone());
+        drop(replaced);
+        Poll::Pending
+    }
+
+    /// Drops every task exactly once (cancelling it for its joiner) and refuses later wakes.
+    /// Tasks spawned by the destructors it runs are cancelled at once (see `spawn`), so this
+    /// ends even if every destructor spawns.
+    pub(crate) fn shutdown(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shutting_down.set(true);
+        // Take the tasks out first: a future's destructor may spawn or drop other handles.
+        let tasks: Vec<_> = self.live.borrow_mut().drain().collect();
+        for task in &tasks {
+            task.cancel();
+        }
+        drop(tasks);
+        let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
+        drop(queued);
+        let remote = std::mem::take(&mut *self.shared.lock_remote());
+        drop(remote);
+        let waiter = self.on_drained.borrow_mut().take();
+        drop(waiter);
+    }
+}
+
+/// The waker of the future passed to `block_on`, which is not a task: its wake queues the
+/// run-queue entry `None`. One flag serves both paths; at worst a local and a remote wake race
+/// and the future is polled once more than needed, which futures allow.
+struct MainWaker {
+    queued: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl ArcWake for MainWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let local = context::with_running(&arc_self.shared, |scheduler| {
+            if !arc_self.queued.load(Ordering::Relaxed) {
+                arc_self.queued.store(true, Ordering::Relaxed);
+                scheduler.run_queue.borrow_mut().push_back(None);
+            }
+        });
+        if local.is_none() && !arc_self.queued.swap(true, Ordering::SeqCst) {
+            arc_self.shared.push_remote(None);
+        }
     }
 }

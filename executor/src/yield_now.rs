@@ -1,16 +1,23 @@
-//! [`yield_now`]: let the other tasks, and the reactor, run.
+//! [`yield_now`]: let the other tasks, the timers and the I/O run.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Yields once to the scheduler: the task is queued behind every task already runnable.
+use minireactor_reactor::Reactor;
+
+use crate::context;
+
+/// Yields to the scheduler: the task runs again only after every task already runnable has had
+/// its turn *and* the reactor has looked for I/O and due timers once (without blocking).
 ///
 /// ```
 /// minireactor::block_on(async {
 ///     minireactor::yield_now().await;
 /// });
 /// ```
+///
+/// Polled by another executor, it wakes itself at once: that executor decides what comes next.
 pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }
@@ -27,7 +34,10 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        match Reactor::current() {
+            Ok(reactor) if context::is_running() => reactor.defer(cx.waker()),
+            _ => cx.waker().wake_by_ref(),
+        }
         Poll::Pending
     }
 }

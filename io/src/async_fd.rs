@@ -41,21 +41,31 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use minireactor_reactor::{Interest, Ready, ReadyEvent, Registration};
-
-use crate::sys;
+use minireactor_reactor::sys::FdFlags;
+use minireactor_reactor::{coop, Interest, Readiness, Ready, ReadyEvent, Registration};
 
 /// An fd registered with this thread's reactor, owning the value `T` that owns the fd.
 ///
-/// Invariant: while `inner` is `Some`, the fd is registered; the registration is always dropped
-/// (`EPOLL_CTL_DEL`) before `inner`, so the fd is never closed while still in epoll.
-pub struct AsyncFd<T: AsRawFd> {
+/// `T: AsFd`: the value must own (or soundly borrow) its fd, which keeps the fd open while it is
+/// registered — a bare `RawFd` number does not qualify.
+///
+/// Invariants: while `inner` is `Some`, the fd is registered; the registration is always dropped
+/// (`EPOLL_CTL_DEL`) before `inner`, so the fd is never closed while still in epoll. If `new`
+/// set `O_NONBLOCK`, `into_inner` (and a failed `try_new`) put the fd's original flags back.
+pub struct AsyncFd<T: AsFd> {
     registration: Option<Registration>,
     inner: Option<T>,
+    /// The flags the fd had when it was handed over, if `new` changed them.
+    original_flags: Option<FdFlags>,
 }
 
-impl<T: AsRawFd> AsyncFd<T> {
+impl<T: AsFd> AsyncFd<T> {
     /// Puts the fd in non-blocking mode and registers it with this thread's reactor.
+    ///
+    /// `O_NONBLOCK` belongs to the open file description, which other processes may share (a
+    /// terminal inherited as stdin): [`into_inner`](Self::into_inner) restores the original
+    /// flags, but while the `AsyncFd` lives they see a non-blocking file. Use
+    /// `minireactor::io::stdin()` and friends for the standard streams.
     ///
     /// Fails with `PermissionDenied` (`EPERM` from `epoll_ctl`) for a file that cannot be polled:
     /// a regular file, or a device whose driver has no `poll` method. Use [`try_new`](Self::try_new)
@@ -64,31 +74,43 @@ impl<T: AsRawFd> AsyncFd<T> {
         AsyncFd::try_new(inner).map_err(|err| err.into_parts().1)
     }
 
-    /// Like [`new`](Self::new), but on failure returns the value with the error.
+    /// Like [`new`](Self::new), but on failure returns the value with the error, its flags as
+    /// they were.
     pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
-        match sys::set_nonblocking(inner.as_raw_fd()) {
-            Ok(()) => AsyncFd::try_new_nonblocking(inner),
-            Err(error) => Err(AsyncFdTryNewError { inner, error }),
+        let flags = match FdFlags::get(inner.as_fd()) {
+            Ok(flags) => flags,
+            Err(error) => return Err(AsyncFdTryNewError { inner, error }),
+        };
+        if let Err(error) = flags.nonblocking().set(inner.as_fd(), flags) {
+            return Err(AsyncFdTryNewError { inner, error });
         }
+        let original_flags = (!flags.is_nonblocking()).then_some(flags);
+        AsyncFd::register(inner, original_flags)
     }
 
     /// Registers a value whose fd was created non-blocking (`SOCK_NONBLOCK`, `accept4`), saving
-    /// the `fcntl` round trip of [`new`](Self::new).
+    /// the `fcntl` round trips of [`new`](Self::new).
     pub(crate) fn new_nonblocking(inner: T) -> io::Result<AsyncFd<T>> {
-        AsyncFd::try_new_nonblocking(inner).map_err(|err| err.into_parts().1)
+        AsyncFd::register(inner, None).map_err(|err| err.into_parts().1)
     }
 
-    fn try_new_nonblocking(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
-        let fd = inner.as_raw_fd();
-        match Registration::new(fd) {
+    fn register(
+        inner: T,
+        original_flags: Option<FdFlags>,
+    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        // SAFETY: the registration is kept next to `inner`, which owns the fd, and is always
+        // dropped first (see `deregister`, called by `drop` and `into_inner`).
+        match unsafe { Registration::new(inner.as_fd()) } {
             Ok(registration) => Ok(AsyncFd {
                 registration: Some(registration),
                 inner: Some(inner),
+                original_flags,
             }),
-            Err(err) => Err(AsyncFdTryNewError {
-                inner,
-                error: explain_registration_error(fd, err),
-            }),
+            Err(err) => {
+                let error = explain_registration_error(inner.as_fd().as_raw_fd(), err);
+                restore_flags(inner.as_fd(), original_flags);
+                Err(AsyncFdTryNewError { inner, error })
+            }
         }
     }
 
@@ -106,12 +128,16 @@ impl<T: AsRawFd> AsyncFd<T> {
             .expect("AsyncFd holds its value until dropped")
     }
 
-    /// Deregisters the fd and returns the value. The fd stays in non-blocking mode.
+    /// Deregisters the fd and returns the value, with the fd's flags as they were when it was
+    /// handed to [`new`](Self::new) (blocking again, if it was blocking then).
     pub fn into_inner(mut self) -> T {
         self.deregister();
-        self.inner
+        let inner = self
+            .inner
             .take()
-            .expect("AsyncFd holds its value until dropped")
+            .expect("AsyncFd holds its value until dropped");
+        restore_flags(inner.as_fd(), self.original_flags);
+        inner
     }
 
     fn registration(&self) -> &Registration {
@@ -129,38 +155,57 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     /// Waits until the fd is readable (or at EOF, or has an error).
-    pub async fn readable(&self) -> AsyncFdReadyGuard<'_, T> {
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future before it resolves gives up its place (no waker is left
+    /// behind) and loses no readiness.
+    ///
+    /// # Errors
+    /// If the fd was registered in the parent process before a `fork`.
+    pub async fn readable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
         self.ready(Interest::Readable).await
     }
 
-    /// Waits until the fd is writable (or closed for writing, or has an error).
-    pub async fn writable(&self) -> AsyncFdReadyGuard<'_, T> {
+    /// Waits until the fd is writable (or closed for writing, or has an error); as
+    /// [`readable`](Self::readable).
+    pub async fn writable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
         self.ready(Interest::Writable).await
     }
 
-    /// Waits until the fd is ready for `interest`.
-    pub async fn ready(&self, interest: Interest) -> AsyncFdReadyGuard<'_, T> {
-        poll_fn(|cx| self.poll_ready(interest, cx)).await
+    /// Waits until the fd is ready for `interest`; as [`readable`](Self::readable). Any number
+    /// of tasks may wait at once; each is woken.
+    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        let event = self.waiter(interest).await?;
+        Ok(AsyncFdReadyGuard { fd: self, event })
     }
 
     /// Polls for readiness; stores the task's waker if not ready.
+    ///
+    /// The waker is shared with every other `poll_ready` of the same direction: only the last
+    /// task to poll is woken. To wait from several tasks at once, use [`ready`](Self::ready).
     pub fn poll_ready(
         &self,
         interest: Interest,
         cx: &mut Context<'_>,
-    ) -> Poll<AsyncFdReadyGuard<'_, T>> {
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
         self.registration()
             .poll_ready(interest, cx)
-            .map(|event| AsyncFdReadyGuard { fd: self, event })
+            .map_ok(|event| AsyncFdReadyGuard { fd: self, event })
     }
 
-    /// Polls for readability; see [`readable`](Self::readable).
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<AsyncFdReadyGuard<'_, T>> {
+    /// Polls for readability; see [`poll_ready`](Self::poll_ready).
+    pub fn poll_read_ready(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
         self.poll_ready(Interest::Readable, cx)
     }
 
-    /// Polls for writability; see [`writable`](Self::writable).
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<AsyncFdReadyGuard<'_, T>> {
+    /// Polls for writability; see [`poll_ready`](Self::poll_ready).
+    pub fn poll_write_ready(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'_, T>>> {
         self.poll_ready(Interest::Writable, cx)
     }
 
@@ -168,28 +213,55 @@ impl<T: AsRawFd> AsyncFd<T> {
     ///
     /// This is the whole edge-trigger loop: wait for readiness, try, and on `WouldBlock` clear
     /// the readiness and wait again. `op` must perform a non-blocking operation on the fd.
+    ///
+    /// # Cancel safety
+    /// The wait is cancel-safe; whether `op` is depends on `op` (a completed `recv` is not
+    /// undone). Dropped before `op` succeeded, nothing happened.
     pub async fn async_io<R>(
         &self,
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(interest, cx, &mut op)).await
+        let mut waiter = self.waiter(interest);
+        poll_fn(|cx| self.poll_io_with(&mut waiter, cx, &mut op)).await
     }
 
-    /// The polling form of [`async_io`](Self::async_io), for `poll_*` methods.
+    /// The polling form of [`async_io`](Self::async_io), for `poll_*` methods (sharing the
+    /// direction's waker, as [`poll_ready`](Self::poll_ready)).
     pub fn poll_io<R>(
         &self,
         interest: Interest,
         cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_with(&mut self.polled(interest), cx, op)
+    }
+
+    /// The edge-trigger loop, waiting through `waiter`.
+    pub(crate) fn poll_io_with<R>(
+        &self,
+        waiter: &mut Readiness<'_>,
+        cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let mut guard = std::task::ready!(self.poll_ready(interest, cx));
+            let event = std::task::ready!(waiter.poll_ready(cx))?;
+            let mut guard = AsyncFdReadyGuard::new(self, event);
             if let Ok(result) = guard.try_io(&mut op) {
                 return Poll::Ready(result);
             }
-            // WouldBlock: readiness is cleared; the next poll_ready stores our waker.
+            // WouldBlock: readiness is cleared; the next poll stores our waker.
         }
+    }
+
+    /// A readiness future with a waiter slot of its own, for async methods.
+    pub(crate) fn waiter(&self, interest: Interest) -> Readiness<'_> {
+        self.registration().ready(interest)
+    }
+
+    /// A readiness poller sharing the direction's waker, for `poll_*` methods.
+    pub(crate) fn polled(&self, interest: Interest) -> Readiness<'_> {
+        self.registration().polled(interest)
     }
 
     /// Readiness seen and not yet cleared.
@@ -198,31 +270,40 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 }
 
-impl<T: AsRawFd> AsRawFd for AsyncFd<T> {
+impl<T: AsFd> AsRawFd for AsyncFd<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.get_ref().as_raw_fd()
+        self.as_fd().as_raw_fd()
     }
 }
 
-impl<T: AsRawFd> AsFd for AsyncFd<T> {
+impl<T: AsFd> AsFd for AsyncFd<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the fd is owned by `inner`, which lives as long as `self` borrows it here.
-        unsafe { BorrowedFd::borrow_raw(self.as_raw_fd()) }
+        self.get_ref().as_fd()
     }
 }
 
-impl<T: AsRawFd> Drop for AsyncFd<T> {
+impl<T: AsFd> Drop for AsyncFd<T> {
     fn drop(&mut self) {
         // Deregister first; `inner`, dropped after this, is what closes the fd.
         self.deregister();
     }
 }
 
-impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
+impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFd")
             .field("inner", &self.inner)
             .finish()
+    }
+}
+
+/// Puts back the flags a failed or finished `AsyncFd` changed; a failure is only logged, since
+/// the value is being handed back either way.
+fn restore_flags(fd: BorrowedFd<'_>, original: Option<FdFlags>) {
+    if let Some(original) = original {
+        if let Err(err) = original.set(fd, original.nonblocking()) {
+            tracing::debug!(%err, "could not restore the fd's flags");
+        }
     }
 }
 
@@ -290,12 +371,23 @@ impl<T> From<AsyncFdTryNewError<T>> for io::Error {
 /// Dropping the guard leaves the readiness set; call [`clear_ready`](Self::clear_ready) (or let
 /// [`try_io`](Self::try_io) do it) once an operation has returned `WouldBlock`.
 #[must_use = "the readiness should be acted on: use try_io, or clear_ready after WouldBlock"]
-pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
+pub struct AsyncFdReadyGuard<'a, T: AsFd> {
     fd: &'a AsyncFd<T>,
     event: ReadyEvent,
 }
 
-impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
+impl<'a, T: AsFd> AsyncFdReadyGuard<'a, T> {
+    pub(crate) fn new(fd: &'a AsyncFd<T>, event: ReadyEvent) -> AsyncFdReadyGuard<'a, T> {
+        AsyncFdReadyGuard { fd, event }
+    }
+
+    /// [`clear_ready`](Self::clear_ready) after an operation returned `WouldBlock`, giving back
+    /// the budget unit the readiness spent on it.
+    pub(crate) fn clear_ready_unspent(&mut self) {
+        self.clear_ready();
+        coop::refund();
+    }
+
     /// Forgets this readiness: the next wait for it blocks until a new edge arrives. Only call
     /// it after an operation returned `WouldBlock`.
     pub fn clear_ready(&mut self) {
@@ -320,7 +412,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     ) -> Result<io::Result<R>, TryIoError> {
         match op(self.fd.get_ref()) {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
+                self.clear_ready_unspent();
                 Err(TryIoError(()))
             }
             result => Ok(result),
@@ -338,7 +430,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     }
 }
 
-impl<T: AsRawFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
+impl<T: AsFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFdReadyGuard")
             .field("ready", &self.event.ready)

@@ -156,7 +156,7 @@ fn install_handler(kind: SignalKind, slot: &SignalSlot) -> io::Result<RawFd> {
     if existing >= 0 {
         return Ok(existing);
     }
-    let eventfd: OwnedFd = sys::eventfd()?;
+    let eventfd: OwnedFd = minireactor_reactor::sys::eventfd()?;
     let raw = std::os::fd::IntoRawFd::into_raw_fd(eventfd); // Lives as long as the process.
     slot.eventfd.store(raw, Ordering::SeqCst);
     if let Err(err) = sys::install_signal_handler(kind.0, on_signal) {
@@ -183,7 +183,11 @@ impl Signal {
             // The eventfd is never drained (see the module documentation), so readiness is an
             // edge, not a level: clear it, then re-check the count before waiting again. A
             // delivery racing with the clear bumped the count first, so the re-check sees it.
-            let mut guard = self.fd.readable().await;
+            // An error here means the listener was inherited across a fork: its eventfd still
+            // works, but the registration does not; wait no more.
+            let Ok(mut guard) = self.fd.readable().await else {
+                return;
+            };
             guard.clear_ready();
         }
     }

@@ -43,6 +43,11 @@ pub fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set(Some(BUDGET_PER_POLL), poll)
 }
 
+/// Runs `poll` with no budget (as [`unconstrained`] does), restoring the budget after.
+pub(crate) fn unconstrained_poll<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget_set(None, poll)
+}
+
 fn with_budget_set<R>(budget: Option<u8>, poll: impl FnOnce() -> R) -> R {
     /// Puts the outer budget back when dropped, so a panic cannot leave a stale one behind.
     struct Restore(Option<u8>);

@@ -1,14 +1,19 @@
 //! The reactor of minireactor: one edge-triggered epoll instance per thread, the readiness of
-//! every registered fd, the timers, and a way for other threads to interrupt a blocking wait.
+//! every registered fd, the timers, the cooperative budget, and a way for other threads to
+//! interrupt a blocking wait.
 //!
 //! Reading order:
-//! 1. [`sys`](self) — every raw syscall (epoll, eventfd), in one file.
+//! 1. `sys` — every raw syscall (epoll, eventfd, fcntl, atfork), in one file.
 //! 2. `readiness` — the readiness bits and how epoll's event mask maps onto them.
 //! 3. `source` — per-fd state in the slab: readiness stamped with a tick, and the waiters.
-//! 4. `reactor` — the thread-local [`Reactor`] and its [`Reactor::turn`].
-//! 5. `registration` — [`Registration`], what an I/O resource holds.
-//! 6. `timers` and [`time`] — the deadline map and the `Sleep`/`Timeout`/`Interval` futures.
-//! 7. `unpark` — [`Unparker`], the cross-thread wake through an eventfd.
+//! 4. `reactor` — the thread-local [`Reactor`] and its [`Reactor::turn`]; `fork` — how a
+//!    forked child stops using its parent's.
+//! 5. `registration` — [`Registration`], what an I/O resource holds, and [`Readiness`], the
+//!    future that waits on it.
+//! 6. [`coop`] — the budget that makes a task with always-ready resources yield.
+//! 7. `timers` and [`time`] — the slab and min-heap of deadlines, the clock (real or paused),
+//!    and the `Sleep`/`Timeout`/`Interval` futures.
+//! 8. `unpark` — [`Unparker`], the cross-thread wake through an eventfd.
 //!
 //! The contract with I/O resources, in one paragraph: every fd is registered once,
 //! edge-triggered, for all directions. Readiness, once seen, stays set until the resource
@@ -17,16 +22,18 @@
 //! the operation, and on `WouldBlock` clear and wait again.
 
 pub mod coop;
+mod fork;
 mod reactor;
 mod readiness;
 mod registration;
 mod source;
-mod sys;
+#[doc(hidden)]
+pub mod sys;
 pub mod time;
 mod timers;
 mod unpark;
 
-pub use reactor::Reactor;
+pub use reactor::{Reactor, DEFAULT_EVENT_CAPACITY};
 pub use readiness::{Interest, Ready, ReadyEvent};
-pub use registration::Registration;
+pub use registration::{Readiness, Registration};
 pub use unpark::Unparker;

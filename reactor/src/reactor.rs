@@ -1,40 +1,52 @@
 //! The thread-local reactor: one epoll instance, the slab of registrations, the timers.
 //!
 //! Invariants:
-//! - Each thread has at most one reactor, created on first use and kept until the thread exits.
+//! - Each thread has at most one current reactor, created on first use and kept until the thread
+//!   exits (or replaced after a `fork`, see `fork`). Everything that holds on to it holds an
+//!   `Rc`, so a reactor outlives its thread-local slot while anything still uses it.
 //! - Every registered fd is added once, edge-triggered, and deleted from epoll before it is
 //!   closed (see [`crate::Registration`]).
 //! - An epoll token is `generation << 32 | slab key`; an event whose generation does not match
 //!   the slot's current owner is stale and dropped.
-//! - No `RefCell` borrow is held while a waker is woken or dropped: wakers are collected into a
-//!   list first, then woken after every borrow is released, so a woken task that registers,
-//!   deregisters or sleeps cannot hit a `BorrowMutError`.
+//! - No `RefCell` borrow is held while a waker is cloned, woken or dropped: wakers are collected
+//!   into a list first, then woken after every borrow is released, so a woken task that
+//!   registers, deregisters or sleeps cannot hit a `BorrowMutError`. A waker that panics does not
+//!   keep the others of its turn from being woken: the turn wakes them all, then resumes the
+//!   first panic.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use crate::fork;
 use crate::readiness::{Interest, Ready, ReadyEvent};
-use crate::source::Source;
+use crate::source::{Source, WaitSlot};
 use crate::sys::Epoll;
+use crate::time::Clock;
 use crate::timers::{TimerKey, Timers};
 use crate::unpark::Unparker;
 
 /// The epoll token of the unparker's eventfd; slab keys never reach it.
 const UNPARK_TOKEN: u64 = u64::MAX;
 
-/// How many events one `epoll_wait` can return. More ready fds are returned by the next turn.
-const EVENTS_CAPACITY: usize = 1024;
+/// How many events one `epoll_wait` can return unless configured otherwise; more ready fds are
+/// returned by the next turn.
+pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 
 thread_local! {
-    static CURRENT: OnceCell<Rc<Reactor>> = const { OnceCell::new() };
+    static CURRENT: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
 }
+
+/// Gives every reactor of the process a distinct identity (64 bits: never wraps).
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A registration's position in the slab, as encoded in its epoll token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,20 +70,33 @@ impl SlotId {
 
 /// This thread's epoll instance, registrations and timers.
 pub struct Reactor {
+    /// Distinguishes this reactor from every other of the process, so that a timer can tell
+    /// whether it is registered with the reactor of the thread that polls or drops it.
+    id: u64,
+    /// The fork count (see `fork`) when this reactor was created: if it changed, this is the
+    /// parent's reactor, inherited by a forked child, and must not touch the shared epoll.
+    forks_at_creation: u64,
     /// The epoll instance; every registration and the unparker's eventfd are added to it.
     epoll: Epoll,
     /// Per-registration readiness and waiters, indexed by the low half of the epoll token.
     sources: RefCell<Slab<Source>>,
-    /// Generation for the next registration; a slot reused later gets a different one.
+    /// Generation for the next registration; a slot reused later gets a different one. It wraps
+    /// after 2^32 registrations, which is harmless: a stale event exists only while the kernel
+    /// still holds an item that was never deleted, and would need that many registrations of the
+    /// same slot in between to be mistaken for the current one.
     next_generation: Cell<u32>,
     /// Counts completed turns; stamps readiness so a clear can detect newer events.
-    tick: Cell<u32>,
+    tick: Cell<u64>,
     /// Reused buffer for `epoll_wait`, taken out of the cell for the duration of a wait.
     events: Cell<Vec<libc::epoll_event>>,
+    /// How many events a turn can receive.
+    event_capacity: Cell<usize>,
     /// Reused buffer of wakers collected during a turn, woken after all borrows are released.
     to_wake: Cell<Vec<Waker>>,
     /// Pending timers.
     timers: RefCell<Timers>,
+    /// What time it is for the timers: the real clock, or a paused one (`time::pause`).
+    clock: Clock,
     /// Wakers to wake after the next turn's events (see [`Reactor::defer`]); while any are
     /// here, a turn does not block.
     deferred: RefCell<Vec<Waker>>,
@@ -81,34 +106,78 @@ pub struct Reactor {
 
 impl Reactor {
     fn new() -> io::Result<Reactor> {
+        fork::watch()?;
+        let forks_at_creation = fork::count();
         let epoll = Epoll::new()?;
         let unparker = Unparker::new()?;
         epoll.add(unparker.fd(), UNPARK_TOKEN)?;
-        tracing::debug!(unpark_fd = unparker.fd(), "reactor created");
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(reactor = id, "reactor created");
         Ok(Reactor {
+            id,
+            forks_at_creation,
             epoll,
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             tick: Cell::new(0),
-            events: Cell::new(Vec::with_capacity(EVENTS_CAPACITY)),
+            events: Cell::new(Vec::new()),
+            event_capacity: Cell::new(DEFAULT_EVENT_CAPACITY),
             to_wake: Cell::new(Vec::new()),
             timers: RefCell::new(Timers::new()),
+            clock: Clock::new(),
             deferred: RefCell::new(Vec::new()),
             unparker,
         })
     }
 
-    /// This thread's reactor, created on first use.
+    /// This thread's reactor, created on first use (and created afresh in a forked child).
     ///
-    /// Fails only if the epoll instance or the eventfd cannot be created (e.g. `EMFILE`).
+    /// Fails if the epoll instance or the eventfd cannot be created (e.g. `EMFILE`), or if the
+    /// thread is exiting and its reactor is already gone.
     pub fn current() -> io::Result<Rc<Reactor>> {
-        CURRENT.with(|cell| {
-            if let Some(reactor) = cell.get() {
-                return Ok(reactor.clone());
+        let existing = CURRENT
+            .try_with(|current| current.borrow().clone())
+            .map_err(|_| thread_exiting())?;
+        match existing {
+            Some(reactor) if !reactor.is_inherited() => Ok(reactor),
+            _ => {
+                let reactor = Rc::new(Reactor::new()?);
+                let replaced = CURRENT
+                    .try_with(|current| current.replace(Some(reactor.clone())))
+                    .map_err(|_| thread_exiting())?;
+                drop(replaced); // After the borrow.
+                Ok(reactor)
             }
-            let reactor = Rc::new(Reactor::new()?);
-            Ok(cell.get_or_init(|| reactor).clone())
-        })
+        }
+    }
+
+    /// Runs `f` with this thread's reactor if it exists already (and is not the parent's, after
+    /// a fork); never creates one. For drop paths, which must not fail or allocate an epoll.
+    pub(crate) fn with_existing<R>(f: impl FnOnce(&Reactor) -> R) -> Option<R> {
+        let reactor = CURRENT
+            .try_with(|current| current.borrow().clone())
+            .ok()??;
+        (!reactor.is_inherited()).then(|| f(&reactor))
+    }
+
+    /// This reactor's identity, distinct from every other reactor's in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether this is the parent's reactor, seen from a forked child.
+    fn is_inherited(&self) -> bool {
+        fork::count() != self.forks_at_creation
+    }
+
+    fn check_not_inherited(&self) -> io::Result<()> {
+        if self.is_inherited() {
+            return Err(io::Error::other(
+                "registered in the parent process before fork: a forked child has a reactor of \
+                 its own; create the child's I/O objects and runtime after the fork",
+            ));
+        }
+        Ok(())
     }
 
     /// A handle other threads use to interrupt this reactor's blocking turns.
@@ -116,47 +185,66 @@ impl Reactor {
         self.unparker.clone()
     }
 
+    /// Sets how many events one turn can receive (at least 1). More ready fds than that are
+    /// simply returned by the next turn.
+    pub fn set_event_capacity(&self, capacity: usize) {
+        self.event_capacity.set(capacity.max(1));
+    }
+
     /// Waits for I/O events or the earliest timer, for at most `timeout` (`None`: no limit other
-    /// than the timers), then wakes every task whose fd or timer became ready.
+    /// than the timers), then wakes every task whose fd or timer became ready, and every task
+    /// [`defer`](Self::defer)red before the turn.
     ///
-    /// A `Some(Duration::ZERO)` turn never blocks. A turn that may block returns early if an
-    /// [`Unparker`] was used since the last turn. Returns the number of epoll events received,
+    /// A `Some(Duration::ZERO)` turn never blocks; neither does one while deferred wakers wait.
+    /// A turn that may block returns early if an [`Unparker`] was used since the last turn. With
+    /// the clock paused and nothing else to do, a turn that may block advances the clock to the
+    /// earliest timer instead of waiting for it. Returns the number of epoll events received,
     /// stale ones included (a count for tests and tracing, not a count of wakes).
+    ///
+    /// # Errors
+    /// The epoll wait's error (named after the syscall), or this being the parent's reactor in a
+    /// forked child. A waker that panics is not an error: every other waker of the turn is woken,
+    /// then the panic resumes.
     pub fn turn(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let timeout = if self.deferred.borrow().is_empty() {
-            self.timeout_until_next_timer(timeout)
-        } else {
+        self.check_not_inherited()?;
+        let may_block = timeout != Some(Duration::ZERO) && self.deferred.borrow().is_empty();
+        let next_deadline = self.timers.borrow_mut().next_deadline();
+        let auto_advance_to = next_deadline.filter(|_| may_block && self.clock.is_paused());
+        let mut wait = if !may_block || auto_advance_to.is_some() {
             Some(Duration::ZERO)
-        };
-        let may_block = timeout != Some(Duration::ZERO);
-        let timeout = if may_block && !self.unparker.begin_park() {
-            Some(Duration::ZERO)
+        } else if self.clock.is_paused() {
+            timeout // Paused time does not pass while the thread waits.
         } else {
-            timeout
+            self.shorten_to_deadline(timeout, next_deadline)
         };
+        if wait != Some(Duration::ZERO) && !self.unparker.begin_park() {
+            wait = Some(Duration::ZERO);
+        }
 
         let mut events = self.events.take();
-        if events.capacity() == 0 {
-            // Only if `turn` was re-entered from a waker: the outer call holds the buffer.
-            events.reserve(EVENTS_CAPACITY);
-        }
-        let waited = self.epoll.wait(&mut events, timeout);
-        self.unparker.end_park();
-        let tick = self.tick.get().wrapping_add(1);
+        events.reserve(self.event_capacity.get());
+        let waited = self.epoll.wait(&mut events, wait);
+        let unparked = self.unparker.end_park();
+        let tick = self.tick.get() + 1;
         self.tick.set(tick);
-        tracing::trace!(?timeout, events = events.len(), tick, "reactor turn");
+        tracing::trace!(?wait, events = events.len(), tick, "reactor turn");
 
         let mut to_wake = self.to_wake.take();
         self.dispatch(&events, tick, &mut to_wake);
+        let nothing_happened = events.is_empty() && !unparked;
         self.events.set(events);
+        if let Some(deadline) = auto_advance_to.filter(|_| nothing_happened) {
+            self.clock.advance_to(deadline);
+        }
         self.expire_timers(&mut to_wake);
         to_wake.append(&mut self.deferred.borrow_mut());
 
         // Every borrow is released: wakers may now re-enter the reactor.
-        for waker in to_wake.drain(..) {
-            waker.wake();
-        }
+        let panicked = wake_all(&mut to_wake);
         self.to_wake.set(to_wake);
+        if let Some(payload) = panicked {
+            resume_unwind(payload);
+        }
         waited
     }
 
@@ -164,21 +252,25 @@ impl Reactor {
     fn expire_timers(&self, to_wake: &mut Vec<Waker>) {
         let mut timers = self.timers.borrow_mut();
         if timers.len() > 0 {
-            timers.expire(Instant::now(), to_wake);
+            timers.expire(self.clock.now(), to_wake);
         }
     }
 
     /// The caller's timeout shortened to the earliest timer's deadline.
-    fn timeout_until_next_timer(&self, timeout: Option<Duration>) -> Option<Duration> {
-        let Some(deadline) = self.timers.borrow_mut().next_deadline() else {
+    fn shorten_to_deadline(
+        &self,
+        timeout: Option<Duration>,
+        deadline: Option<Instant>,
+    ) -> Option<Duration> {
+        let Some(deadline) = deadline else {
             return timeout;
         };
-        let until_deadline = deadline.saturating_duration_since(Instant::now());
+        let until_deadline = deadline.saturating_duration_since(self.clock.now());
         Some(timeout.map_or(until_deadline, |t| t.min(until_deadline)))
     }
 
     /// Records each event's readiness on its source and collects the wakers it satisfies.
-    fn dispatch(&self, events: &[libc::epoll_event], tick: u32, to_wake: &mut Vec<Waker>) {
+    fn dispatch(&self, events: &[libc::epoll_event], tick: u64, to_wake: &mut Vec<Waker>) {
         let mut sources = self.sources.borrow_mut();
         for event in events {
             let token = event.u64;
@@ -195,29 +287,38 @@ impl Reactor {
         }
     }
 
+    /// Wakes `waker` after the next turn has looked at epoll and the timers, and keeps that
+    /// turn from blocking: how a task that yields lets I/O and timers in before it runs again.
+    pub fn defer(&self, waker: &Waker) {
+        let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
+        self.deferred.borrow_mut().push(waker);
+    }
+
     // ----- registrations -----
 
     /// Adds `fd` to epoll and allocates its slot. On failure the slot is released again, so a
     /// failed registration leaves nothing behind.
-    pub(crate) fn register(&self, fd: RawFd) -> io::Result<SlotId> {
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<SlotId> {
+        use std::os::fd::AsRawFd;
+        let raw = fd.as_raw_fd();
         let generation = self.next_generation.get();
         self.next_generation.set(generation.wrapping_add(1));
         let key = self
             .sources
             .borrow_mut()
-            .insert(Source::new(fd, generation));
+            .insert(Source::new(raw, generation));
         let id = SlotId { key, generation };
         if let Err(err) = self.epoll.add(fd, id.token()) {
             self.sources.borrow_mut().remove(key);
-            tracing::debug!(fd, %err, "registration failed");
+            tracing::debug!(fd = raw, %err, "registration failed");
             return Err(err);
         }
-        tracing::debug!(fd, token = id.token(), "registered");
+        tracing::debug!(fd = raw, token = id.token(), "registered");
         Ok(id)
     }
 
     /// Deletes the fd from epoll and frees its slot. Waiters still stored are dropped, after
-    /// the borrow is released.
+    /// the borrow is released. In a forked child, the parent's epoll instance is left alone.
     pub(crate) fn deregister(&self, id: SlotId) -> io::Result<()> {
         let source = {
             let mut sources = self.sources.borrow_mut();
@@ -226,18 +327,35 @@ impl Reactor {
                 _ => return Ok(()),
             }
         };
+        if self.is_inherited() {
+            return Ok(()); // The epoll instance is the parent's: deleting would steal its fd.
+        }
         tracing::debug!(fd = source.fd, token = id.token(), "deregistered");
-        self.epoll.delete(source.fd)
+        // SAFETY: `Registration::new`'s contract keeps the fd open until this deregistration.
+        let fd = unsafe { BorrowedFd::borrow_raw(source.fd) };
+        self.epoll.delete(fd)
     }
 
     pub(crate) fn poll_ready(
         &self,
         id: SlotId,
         interest: Interest,
+        slot: &mut WaitSlot,
         cx: &mut Context<'_>,
-    ) -> Poll<ReadyEvent> {
-        let mut sources = self.sources.borrow_mut();
-        sources[id.key].poll_ready(interest, cx)
+    ) -> Poll<io::Result<ReadyEvent>> {
+        if let Err(err) = self.check_not_inherited() {
+            return Poll::Ready(Err(err));
+        }
+        let (poll, replaced) = self.sources.borrow_mut()[id.key].poll_ready(interest, slot, cx);
+        drop(replaced); // After the borrow: dropping a waker may run arbitrary code.
+        let event = std::task::ready!(poll);
+        std::task::ready!(crate::coop::poll_proceed(cx));
+        Poll::Ready(Ok(event))
+    }
+
+    pub(crate) fn remove_waiter(&self, id: SlotId, key: usize) {
+        let waker = self.sources.borrow_mut()[id.key].remove_waiter(key);
+        drop(waker); // After the borrow.
     }
 
     pub(crate) fn clear_readiness(&self, id: SlotId, event: ReadyEvent) {
@@ -248,16 +366,19 @@ impl Reactor {
         self.sources.borrow()[id.key].readiness()
     }
 
-    /// Wakes `waker` after the next turn has looked at epoll and the timers, and keeps that
-    /// turn from blocking: how a task that yields lets I/O and timers in before it runs again.
-    pub fn defer(&self, waker: &Waker) {
-        let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
-        self.deferred.borrow_mut().push(waker);
-    }
-
     /// Number of live registrations.
     pub fn registrations(&self) -> usize {
         self.sources.borrow().len()
+    }
+
+    /// Number of wakers stored by all registrations: tasks waiting for readiness. A cancelled
+    /// wait leaves none behind.
+    pub fn io_waiters(&self) -> usize {
+        self.sources
+            .borrow()
+            .iter()
+            .map(|(_, source)| source.stored_wakers())
+            .sum()
     }
 
     // ----- timers -----
@@ -281,11 +402,31 @@ impl Reactor {
     pub fn pending_timers(&self) -> usize {
         self.timers.borrow().len()
     }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}
+
+/// Wakes every waker in `to_wake`, even if some panic; returns the first panic's payload.
+fn wake_all(to_wake: &mut Vec<Waker>) -> Option<Box<dyn std::any::Any + Send>> {
+    let mut first_panic = None;
+    for waker in to_wake.drain(..) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    first_panic
+}
+
+fn thread_exiting() -> io::Error {
+    io::Error::other("this thread is exiting: its reactor is already gone")
 }
 
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor")
+            .field("id", &self.id)
             .field("epoll", &self.epoll)
             .field("registrations", &self.registrations())
             .field("pending_timers", &self.pending_timers())
@@ -294,13 +435,19 @@ impl fmt::Debug for Reactor {
     }
 }
 
+impl AsFd for Reactor {
+    /// The epoll instance, e.g. to nest this reactor in another event loop.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
-    use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::Wake;
 
@@ -325,7 +472,7 @@ mod tests {
         let reactor = Reactor::current().unwrap();
         let (a, mut a_peer) = UnixStream::pair().unwrap();
         let a_dup = a.try_clone().unwrap();
-        let a_id = reactor.register(a.as_raw_fd()).unwrap();
+        let a_id = reactor.register(a.as_fd()).unwrap();
         drop(a);
         let deleted = reactor.deregister(a_id);
         assert!(
@@ -334,7 +481,7 @@ mod tests {
         );
 
         let (b, _b_peer) = UnixStream::pair().unwrap();
-        let b_id = reactor.register(b.as_raw_fd()).unwrap();
+        let b_id = reactor.register(b.as_fd()).unwrap();
         assert_eq!(
             b_id.key, a_id.key,
             "B must reuse A's slot for this test to mean anything"
@@ -344,7 +491,12 @@ mod tests {
 
         let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
         let waker = Waker::from(counter.clone());
-        let poll = reactor.poll_ready(b_id, Interest::Readable, &mut Context::from_waker(&waker));
+        let poll = reactor.poll_ready(
+            b_id,
+            Interest::Readable,
+            &mut WaitSlot::Polled,
+            &mut Context::from_waker(&waker),
+        );
         assert!(poll.is_pending());
 
         a_peer.write_all(b"stale").unwrap();
@@ -369,5 +521,26 @@ mod tests {
         };
         assert_eq!(SlotId::from_token(id.token()), id);
         assert_ne!(id.token(), UNPARK_TOKEN);
+    }
+
+    /// Regression: a waker that panicked during a turn lost the other wakes of that turn.
+    #[test]
+    fn a_panicking_waker_does_not_lose_the_other_wakes_of_its_turn() {
+        struct Panicking;
+        impl Wake for Panicking {
+            fn wake(self: Arc<Self>) {
+                panic!("a waker that panics");
+            }
+        }
+        let reactor = Reactor::current().unwrap();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let counting = Waker::from(counter.clone());
+        reactor.defer(&counting);
+        reactor.defer(&Waker::from(Arc::new(Panicking)));
+        reactor.defer(&counting);
+        let turned = catch_unwind(AssertUnwindSafe(|| reactor.turn(Some(Duration::ZERO))));
+        assert!(turned.is_err(), "the panic reaches the caller of turn");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2, "a wake was lost");
+        reactor.turn(Some(Duration::ZERO)).unwrap(); // The reactor is still usable.
     }
 }

@@ -168,7 +168,7 @@ impl Interest {
         }
     }
 
-    /// The waiter list used by this interest: priority waiters share the reader list, because a
+    /// The direction this interest waits in: priority waiters count as readers, because a
     /// priority event is rare and a spurious wake of a reader is harmless.
     pub(crate) fn direction(self) -> Direction {
         match self {
@@ -178,11 +178,11 @@ impl Interest {
     }
 }
 
-/// Which waiter list of a registration.
+/// Which way a waiter waits; also the index of its direction's shared waker in a source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
-    Read,
-    Write,
+    Read = 0,
+    Write = 1,
 }
 
 impl Direction {
@@ -205,7 +205,7 @@ pub struct ReadyEvent {
     /// seen by a reader).
     pub all: Ready,
     /// The reactor tick at which the registration's readiness last changed.
-    pub(crate) tick: u32,
+    pub(crate) tick: u64,
 }
 
 #[cfg(test)]

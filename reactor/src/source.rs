@@ -1,20 +1,49 @@
 //! The per-registration state kept in the reactor's slab: readiness, its tick, and the waiters.
 //!
+//! Two kinds of waiter, so that nothing is ever stored that outlives the wait it belongs to:
+//! - **Owned**: a readiness future ([`crate::Readiness`] made by `Registration::ready`) owns a
+//!   slot in the source's `waiters` slab from its first `Pending` until it is dropped; re-polls
+//!   update the slot in place, an event takes the waker out and leaves the slot, and dropping
+//!   the future frees it. Any number of tasks can wait on one fd this way, and a cancelled wait
+//!   (a `select`, a `timeout`) leaves nothing behind.
+//! - **Polled**: the `poll_*` methods, which have nowhere to keep a slot, share one waker per
+//!   direction; a new poll replaces it, so only the last task to poll a direction is woken (the
+//!   same rule as tokio's `poll_read_ready`).
+//!
 //! Invariants:
 //! - `tick` is the reactor tick at which `readiness` last gained bits; a clear carries the tick it
 //!   observed and is ignored if an event arrived since, so a clear never erases a newer edge.
-//! - A waiter list holds at most one waker per task (`Waker::will_wake` dedupes re-polls), and
-//!   is emptied each time an event for its direction arrives.
+//! - The number of stored wakers is at most the number of live readiness futures plus two.
 
 use std::os::fd::RawFd;
 use std::task::{Context, Poll, Waker};
 
+use slab::Slab;
+
 use crate::readiness::{Direction, Interest, Ready, ReadyEvent};
+
+/// Which waiter a poll stores its waker in; see the module documentation.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum WaitSlot {
+    /// The direction's shared waker.
+    Polled,
+    /// A slot of the `waiters` slab owned by one future: its key once it has waited.
+    Owned(Option<usize>),
+}
+
+/// One owned waiter.
+#[derive(Debug)]
+struct Waiter {
+    direction: Direction,
+    /// Taken by an event, put back by the next poll.
+    waker: Option<Waker>,
+}
 
 /// State of one registered fd.
 #[derive(Debug)]
 pub(crate) struct Source {
-    /// The fd, kept for tracing and for `EPOLL_CTL_DEL`.
+    /// The fd, kept for tracing and for `EPOLL_CTL_DEL`. The registration's creator promised
+    /// (`Registration::new` is `unsafe`) that it stays open while registered.
     pub(crate) fd: RawFd,
     /// Distinguishes this registration from earlier ones that used the same slab slot; part of
     /// the epoll token, so events for a previous owner of the slot are recognised and dropped.
@@ -22,11 +51,11 @@ pub(crate) struct Source {
     /// Readiness seen and not yet cleared.
     readiness: Ready,
     /// Reactor tick of the last change to `readiness`.
-    tick: u32,
-    /// Tasks waiting for [`Interest::Readable`] or [`Interest::Priority`].
-    readers: Vec<Waker>,
-    /// Tasks waiting for [`Interest::Writable`].
-    writers: Vec<Waker>,
+    tick: u64,
+    /// The shared wakers of the `poll_*` methods, by [`Direction`].
+    polled: [Option<Waker>; 2],
+    /// Wakers of readiness futures, each slot owned by one future.
+    waiters: Slab<Waiter>,
 }
 
 impl Source {
@@ -36,46 +65,70 @@ impl Source {
             generation,
             readiness: Ready::EMPTY,
             tick: 0,
-            readers: Vec::new(),
-            writers: Vec::new(),
+            polled: [None, None],
+            waiters: Slab::new(),
         }
     }
 
-    /// Returns the readiness for `interest` if any, otherwise stores the waker and returns
-    /// `Pending`. Events are only recorded during a reactor turn, never concurrently with this
-    /// call, so checking and then storing cannot miss an event.
+    /// Returns the readiness for `interest` if any; otherwise stores the task's waker in `slot`
+    /// and returns `Pending`. Events are only recorded during a reactor turn, never concurrently
+    /// with this call, so checking and then storing cannot miss an event.
+    ///
+    /// Also returns the waker this poll replaced, for the caller to drop once its borrow of the
+    /// reactor is released (dropping a waker may run arbitrary code).
     pub(crate) fn poll_ready(
         &mut self,
         interest: Interest,
+        slot: &mut WaitSlot,
         cx: &mut Context<'_>,
-    ) -> Poll<ReadyEvent> {
+    ) -> (Poll<ReadyEvent>, Option<Waker>) {
         let ready = self.readiness.intersection(interest.mask());
         if !ready.is_empty() {
-            return Poll::Ready(ReadyEvent {
+            let event = ReadyEvent {
                 ready,
                 all: self.readiness,
                 tick: self.tick,
-            });
+            };
+            return (Poll::Ready(event), None);
         }
-        let waiters = match interest.direction() {
-            Direction::Read => &mut self.readers,
-            Direction::Write => &mut self.writers,
+        let direction = interest.direction();
+        let stored = match slot {
+            WaitSlot::Polled => &mut self.polled[direction as usize],
+            WaitSlot::Owned(Some(key)) => &mut self.waiters[*key].waker,
+            WaitSlot::Owned(None) => {
+                let waker = cx.waker().clone();
+                *slot = WaitSlot::Owned(Some(self.waiters.insert(Waiter {
+                    direction,
+                    waker: Some(waker),
+                })));
+                return (Poll::Pending, None);
+            }
         };
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        Poll::Pending
+        let replaced = match stored {
+            Some(waker) if waker.will_wake(cx.waker()) => None,
+            stored => stored.replace(cx.waker().clone()),
+        };
+        (Poll::Pending, replaced)
+    }
+
+    /// Frees an owned waiter slot; returns its waker for the caller to drop after its borrow.
+    pub(crate) fn remove_waiter(&mut self, key: usize) -> Option<Waker> {
+        self.waiters.try_remove(key).and_then(|waiter| waiter.waker)
     }
 
     /// Records an event at `tick` and moves the wakers it satisfies into `wake`.
-    pub(crate) fn record(&mut self, ready: Ready, tick: u32, wake: &mut Vec<Waker>) {
+    pub(crate) fn record(&mut self, ready: Ready, tick: u64, wake: &mut Vec<Waker>) {
         self.readiness |= ready;
         self.tick = tick;
-        if ready.intersects(Direction::Read.wakes_on()) {
-            wake.append(&mut self.readers);
+        for direction in [Direction::Read, Direction::Write] {
+            if ready.intersects(direction.wakes_on()) {
+                wake.extend(self.polled[direction as usize].take());
+            }
         }
-        if ready.intersects(Direction::Write.wakes_on()) {
-            wake.append(&mut self.writers);
+        for (_, waiter) in &mut self.waiters {
+            if ready.intersects(waiter.direction.wakes_on()) {
+                wake.extend(waiter.waker.take());
+            }
         }
     }
 
@@ -89,6 +142,11 @@ impl Source {
     /// Readiness seen and not yet cleared.
     pub(crate) fn readiness(&self) -> Ready {
         self.readiness
+    }
+
+    /// How many wakers are stored, owned and polled: what a cancelled wait must not leave behind.
+    pub(crate) fn stored_wakers(&self) -> usize {
+        self.polled.iter().flatten().count() + self.waiters.len()
     }
 }
 
@@ -104,6 +162,11 @@ mod tests {
         use std::task::{Wake, Waker};
 
         pub(super) struct Counter(pub(super) AtomicUsize);
+        impl Counter {
+            pub(super) fn count(&self) -> usize {
+                self.0.load(Ordering::SeqCst)
+            }
+        }
         impl Wake for Counter {
             fn wake(self: Arc<Self>) {
                 self.0.fetch_add(1, Ordering::SeqCst);
@@ -115,6 +178,13 @@ mod tests {
         }
     }
 
+    fn poll(source: &mut Source, interest: Interest, slot: &mut WaitSlot, waker: &Waker) -> bool {
+        source
+            .poll_ready(interest, slot, &mut Context::from_waker(waker))
+            .0
+            .is_ready()
+    }
+
     #[test]
     fn clear_ignores_readiness_newer_than_the_observation() {
         let mut source = Source::new(0, 0);
@@ -122,7 +192,9 @@ mod tests {
         source.record(Ready::READABLE, 1, &mut wake);
         let (waker, _) = counting_waker();
         let mut cx = Context::from_waker(&waker);
-        let Poll::Ready(observed) = source.poll_ready(Interest::Readable, &mut cx) else {
+        let (Poll::Ready(observed), _) =
+            source.poll_ready(Interest::Readable, &mut WaitSlot::Polled, &mut cx)
+        else {
             panic!("readable after an EPOLLIN event");
         };
         // A new edge arrives between the observation and the clear.
@@ -132,7 +204,9 @@ mod tests {
             source.readiness().is_readable(),
             "the newer edge was erased"
         );
-        let Poll::Ready(latest) = source.poll_ready(Interest::Readable, &mut cx) else {
+        let (Poll::Ready(latest), _) =
+            source.poll_ready(Interest::Readable, &mut WaitSlot::Polled, &mut cx)
+        else {
             panic!("still readable");
         };
         source.clear(latest);
@@ -147,14 +221,26 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         // Still ready after any number of polls: EOF is reported, never waited for.
         for _ in 0..3 {
-            assert!(source.poll_ready(Interest::Readable, &mut cx).is_ready());
+            assert!(poll(
+                &mut source,
+                Interest::Readable,
+                &mut WaitSlot::Polled,
+                &waker
+            ));
         }
-        let Poll::Ready(observed) = source.poll_ready(Interest::Readable, &mut cx) else {
+        let (Poll::Ready(observed), _) =
+            source.poll_ready(Interest::Readable, &mut WaitSlot::Polled, &mut cx)
+        else {
             panic!("readable");
         };
         // Only an operation that answered EAGAIN clears, and then the fd is open again.
         source.clear(observed);
-        assert!(source.poll_ready(Interest::Readable, &mut cx).is_pending());
+        assert!(!poll(
+            &mut source,
+            Interest::Readable,
+            &mut WaitSlot::Polled,
+            &waker
+        ));
     }
 
     #[test]
@@ -162,31 +248,89 @@ mod tests {
         let mut source = Source::new(0, 0);
         let (reader, reads) = counting_waker();
         let (writer, writes) = counting_waker();
-        let _ = source.poll_ready(Interest::Readable, &mut Context::from_waker(&reader));
-        let _ = source.poll_ready(Interest::Writable, &mut Context::from_waker(&writer));
+        let mut reader_slot = WaitSlot::Owned(None);
+        poll(&mut source, Interest::Readable, &mut reader_slot, &reader);
+        poll(
+            &mut source,
+            Interest::Writable,
+            &mut WaitSlot::Polled,
+            &writer,
+        );
         let mut wake = Vec::new();
         source.record(Ready::WRITABLE, 1, &mut wake);
         wake.drain(..).for_each(Waker::wake);
-        assert_eq!(reads.0.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert_eq!(writes.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!((reads.count(), writes.count()), (0, 1));
         source.record(Ready::READABLE, 2, &mut wake);
         wake.drain(..).for_each(Waker::wake);
-        assert_eq!(reads.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!((reads.count(), writes.count()), (1, 1));
     }
 
     #[test]
-    #[cfg_attr(
-        miri,
-        ignore = "Miri makes Waker::will_wake answer no at random, by design"
-    )]
-    fn repolls_by_one_task_store_one_waker() {
+    fn every_owned_waiter_is_woken_and_keeps_its_slot_until_freed() {
         let mut source = Source::new(0, 0);
-        let (reader, _) = counting_waker();
-        for _ in 0..3 {
-            let _ = source.poll_ready(Interest::Readable, &mut Context::from_waker(&reader));
-        }
+        let counters: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        let mut slots: Vec<_> = counters
+            .iter()
+            .map(|(waker, _)| {
+                let mut slot = WaitSlot::Owned(None);
+                poll(&mut source, Interest::Readable, &mut slot, waker);
+                slot
+            })
+            .collect();
         let mut wake = Vec::new();
         source.record(Ready::READABLE, 1, &mut wake);
-        assert_eq!(wake.len(), 1);
+        wake.drain(..).for_each(Waker::wake);
+        assert!(counters.iter().all(|(_, counter)| counter.count() == 1));
+        for slot in &mut slots {
+            let WaitSlot::Owned(Some(key)) = slot else {
+                panic!("the slot was assigned at the first poll");
+            };
+            assert!(source.remove_waiter(*key).is_none(), "the event took it");
+        }
+        assert_eq!(source.stored_wakers(), 0);
+    }
+
+    /// Regression: a waiter was removed only when an event for its direction arrived, so
+    /// cancelled waits on an idle fd piled up (and every new wait scanned them all).
+    #[test]
+    fn cancelled_waits_on_an_idle_fd_leave_no_waker_behind() {
+        let mut source = Source::new(0, 0);
+        for _ in 0..10_000 {
+            let (waker, _) = counting_waker();
+            let mut slot = WaitSlot::Owned(None);
+            assert!(!poll(&mut source, Interest::Readable, &mut slot, &waker));
+            let WaitSlot::Owned(Some(key)) = slot else {
+                panic!("a pending poll takes a slot");
+            };
+            assert!(source.remove_waiter(key).is_some());
+        }
+        assert_eq!(source.stored_wakers(), 0);
+    }
+
+    #[test]
+    fn repolls_replace_the_stored_waker_in_place() {
+        let mut source = Source::new(0, 0);
+        let (first, first_count) = counting_waker();
+        let (second, second_count) = counting_waker();
+        let mut slot = WaitSlot::Owned(None);
+        poll(&mut source, Interest::Readable, &mut slot, &first);
+        poll(&mut source, Interest::Readable, &mut slot, &second);
+        poll(
+            &mut source,
+            Interest::Writable,
+            &mut WaitSlot::Polled,
+            &first,
+        );
+        poll(
+            &mut source,
+            Interest::Writable,
+            &mut WaitSlot::Polled,
+            &second,
+        );
+        assert_eq!(source.stored_wakers(), 2);
+        let mut wake = Vec::new();
+        source.record(Ready::READABLE | Ready::WRITABLE, 1, &mut wake);
+        wake.drain(..).for_each(Waker::wake);
+        assert_eq!((first_count.count(), second_count.count()), (0, 2));
     }
 }

@@ -1,23 +1,37 @@
-//! Every raw syscall the reactor makes, and nothing else.
+//! Every raw syscall the reactor makes, and the few that the runtime's other crates share.
 //!
 //! Each function is a thin, safe wrapper: it turns the C convention (`-1` and `errno`) into
-//! `io::Result` through [`syscall!`], and owns every fd it creates as an [`OwnedFd`] so that no
-//! code in this crate ever calls `close` by hand.
+//! `io::Result` through [`syscall!`](crate::syscall), with the `unsafe` block and its
+//! `// SAFETY:` justification written at each call, and owns every fd it creates as an
+//! [`OwnedFd`], so that no code ever calls `close` by hand.
+//!
+//! Public but hidden, and not part of the API: the runtime's other crates (io, devone) use this
+//! module's `syscall!`, [`eventfd`] and [`FdFlags`] instead of each keeping a copy.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
-/// Calls a libc function and maps a `-1` return to `io::Error::last_os_error()`.
+/// Evaluates a libc call and maps a `-1` return to `io::Error::last_os_error()`.
+///
+/// The argument is the `unsafe` block itself, so every call site states its own `// SAFETY:`
+/// justification (which clippy's `undocumented_unsafe_blocks` checks):
+///
+/// ```ignore
+/// let fd = syscall!(
+///     // SAFETY: no pointers; the new fd is owned below.
+///     unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }
+/// )?;
+/// ```
+#[macro_export]
+#[doc(hidden)]
 macro_rules! syscall {
-    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
-        // SAFETY: every caller passes arguments that satisfy the named syscall's contract; the
-        // justification for each call sits on the function that invokes this macro.
-        let res = unsafe { libc::$fn($($arg),*) };
-        if res == -1 {
-            Err(io::Error::last_os_error())
+    ($call:expr) => {{
+        let result = $call;
+        if result == -1 {
+            Err(::std::io::Error::last_os_error())
         } else {
-            Ok(res)
+            Ok(result)
         }
     }};
 }
@@ -45,7 +59,10 @@ pub(crate) struct Epoll {
 impl Epoll {
     /// `epoll_create1(EPOLL_CLOEXEC)`: children of `fork`+`exec` must not inherit the instance.
     pub(crate) fn new() -> io::Result<Epoll> {
-        let fd = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
+        let fd = syscall!(
+            // SAFETY: no pointers; the fd it returns is owned just below.
+            unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }
+        )?;
         Ok(Epoll {
             // SAFETY: `fd` was just returned by `epoll_create1` and nothing else owns it.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -55,38 +72,47 @@ impl Epoll {
     }
 
     /// `EPOLL_CTL_ADD` of `fd` with [`REGISTER_EVENTS`] and `token` as its user data.
-    pub(crate) fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
+    pub(crate) fn add(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
         let mut event = libc::epoll_event {
             events: REGISTER_EVENTS,
             u64: token,
         };
-        // The pointer is to a live local the kernel only reads during the call.
-        syscall!(epoll_ctl(
-            self.fd.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            fd,
-            &mut event
-        ))?;
+        syscall!(
+            // SAFETY: both fds are open (borrowed); the event is a live local the kernel only
+            // reads during the call.
+            unsafe {
+                libc::epoll_ctl(
+                    self.fd.as_raw_fd(),
+                    libc::EPOLL_CTL_ADD,
+                    fd.as_raw_fd(),
+                    &mut event,
+                )
+            }
+        )?;
         Ok(())
     }
 
     /// `EPOLL_CTL_DEL` of `fd`. Must run before `fd` is closed: the registration belongs to the
     /// open file description, so a `dup` of `fd` would otherwise keep reporting events.
-    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
-        // Since Linux 2.6.9 the event pointer may be null for EPOLL_CTL_DEL.
-        syscall!(epoll_ctl(
-            self.fd.as_raw_fd(),
-            libc::EPOLL_CTL_DEL,
-            fd,
-            std::ptr::null_mut()
-        ))?;
+    pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        syscall!(
+            // SAFETY: both fds are open; since Linux 2.6.9 the event pointer may be null for DEL.
+            unsafe {
+                libc::epoll_ctl(
+                    self.fd.as_raw_fd(),
+                    libc::EPOLL_CTL_DEL,
+                    fd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                )
+            }
+        )?;
         Ok(())
     }
 
     /// Waits for events into `events` (its spare capacity) and returns how many arrived.
     ///
     /// `None` waits forever. `EINTR` is reported as zero events: a signal is not a failure of
-    /// the reactor, and the caller simply turns again.
+    /// the reactor, and the caller simply turns again. Any other error names the syscall.
     pub(crate) fn wait(
         &self,
         events: &mut Vec<libc::epoll_event>,
@@ -94,22 +120,22 @@ impl Epoll {
     ) -> io::Result<usize> {
         events.clear();
         let capacity = events.capacity().min(i32::MAX as usize) as libc::c_int;
-        let result = if self.has_pwait2.get() {
+        let (syscall, result) = if self.has_pwait2.get() {
             match self.wait_pwait2(events, capacity, timeout) {
                 Err(err) if err.raw_os_error() == Some(libc::ENOSYS) => {
                     self.has_pwait2.set(false);
                     tracing::debug!("epoll_pwait2 unavailable; falling back to epoll_wait");
-                    self.wait_millis(events, capacity, timeout)
+                    ("epoll_wait", self.wait_millis(events, capacity, timeout))
                 }
-                other => other,
+                other => ("epoll_pwait2", other),
             }
         } else {
-            self.wait_millis(events, capacity, timeout)
+            ("epoll_wait", self.wait_millis(events, capacity, timeout))
         };
         let count = match result {
             Ok(count) => count as usize,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => 0,
-            Err(err) => return Err(err),
+            Err(err) => return Err(io::Error::new(err.kind(), format!("{syscall}: {err}"))),
         };
         // SAFETY: the kernel initialised the first `count` entries, and `count <= capacity`.
         unsafe { events.set_len(count) };
@@ -129,15 +155,19 @@ impl Epoll {
         let timespec_ptr = timespec
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // The buffer has room for `capacity` events; the timespec (or null, meaning "forever")
-        // outlives the call; a null sigmask leaves the thread's mask alone.
-        syscall!(epoll_pwait2(
-            self.fd.as_raw_fd(),
-            events.as_mut_ptr(),
-            capacity,
-            timespec_ptr,
-            std::ptr::null()
-        ))
+        syscall!(
+            // SAFETY: the buffer has room for `capacity` events; the timespec (or null, meaning
+            // "forever") outlives the call; a null sigmask leaves the thread's mask alone.
+            unsafe {
+                libc::epoll_pwait2(
+                    self.fd.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    capacity,
+                    timespec_ptr,
+                    std::ptr::null(),
+                )
+            }
+        )
     }
 
     fn wait_millis(
@@ -147,13 +177,16 @@ impl Epoll {
         timeout: Option<Duration>,
     ) -> io::Result<libc::c_int> {
         let millis = timeout.map_or(-1, millis_rounded_up);
-        // The buffer has room for `capacity` events.
-        syscall!(epoll_wait(
-            self.fd.as_raw_fd(),
-            events.as_mut_ptr(),
-            capacity,
-            millis
-        ))
+        syscall!(
+            // SAFETY: the buffer has room for `capacity` events.
+            unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), capacity, millis) }
+        )
+    }
+}
+
+impl AsFd for Epoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 
@@ -164,9 +197,12 @@ fn millis_rounded_up(timeout: Duration) -> libc::c_int {
     millis.min(libc::c_int::MAX as u128) as libc::c_int
 }
 
-/// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`: the cross-thread unpark signal.
-pub(crate) fn eventfd() -> io::Result<OwnedFd> {
-    let fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
+/// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    let fd = syscall!(
+        // SAFETY: no pointers; the fd it returns is owned just below.
+        unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) }
+    )?;
     // SAFETY: `fd` was just returned by `eventfd` and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -174,24 +210,86 @@ pub(crate) fn eventfd() -> io::Result<OwnedFd> {
 /// Adds one to an eventfd's counter. Fails with `WouldBlock` only when the counter is full.
 pub(crate) fn eventfd_write(fd: BorrowedFd<'_>) -> io::Result<()> {
     let one: u64 = 1;
-    // The source is a live 8-byte value, the size an eventfd write requires.
-    syscall!(write(
-        fd.as_raw_fd(),
-        (&one as *const u64).cast(),
-        std::mem::size_of::<u64>()
-    ))?;
+    syscall!(
+        // SAFETY: the fd is open; the source is a live 8-byte value, the size an eventfd write
+        // requires.
+        unsafe {
+            libc::write(
+                fd.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        }
+    )?;
     Ok(())
 }
 
 /// Resets an eventfd's counter to zero (a read returns and clears it).
 pub(crate) fn eventfd_reset(fd: BorrowedFd<'_>) -> io::Result<()> {
     let mut value: u64 = 0;
-    // The destination is a live 8-byte value, the size an eventfd read requires.
-    syscall!(read(
-        fd.as_raw_fd(),
-        (&mut value as *mut u64).cast(),
-        std::mem::size_of::<u64>()
-    ))?;
+    syscall!(
+        // SAFETY: the fd is open; the destination is a live 8-byte value, the size an eventfd
+        // read requires.
+        unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                (&mut value as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        }
+    )?;
+    Ok(())
+}
+
+/// The file status flags of an open file description (`F_GETFL`), kept to be put back later.
+///
+/// `O_NONBLOCK` lives in the open file description, which other processes may share (a terminal,
+/// an inherited pipe): whoever sets it for the reactor must restore what was there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdFlags(libc::c_int);
+
+impl FdFlags {
+    /// Reads the flags of `fd`.
+    pub fn get(fd: BorrowedFd<'_>) -> io::Result<FdFlags> {
+        syscall!(
+            // SAFETY: F_GETFL takes no pointer; the fd is open.
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) }
+        )
+        .map(FdFlags)
+    }
+
+    /// Whether `O_NONBLOCK` is set.
+    pub fn is_nonblocking(self) -> bool {
+        self.0 & libc::O_NONBLOCK != 0
+    }
+
+    /// These flags with `O_NONBLOCK` set.
+    pub fn nonblocking(self) -> FdFlags {
+        FdFlags(self.0 | libc::O_NONBLOCK)
+    }
+
+    /// Writes these flags to `fd` (`F_SETFL`), unless they are `current` already.
+    pub fn set(self, fd: BorrowedFd<'_>, current: FdFlags) -> io::Result<()> {
+        if self == current {
+            return Ok(());
+        }
+        syscall!(
+            // SAFETY: F_SETFL takes an int, no pointer; the fd is open.
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, self.0) }
+        )?;
+        Ok(())
+    }
+}
+
+/// Runs `child` in the child process after every `fork` (`pthread_atfork`). `child` must be
+/// async-signal-safe: a forked child of a multi-threaded process may only do that much.
+pub(crate) fn at_fork_in_child(child: unsafe extern "C" fn()) -> io::Result<()> {
+    // SAFETY: no prepare or parent handlers; `child` is an `extern "C" fn` that lives for the
+    // whole program.
+    let errno = unsafe { libc::pthread_atfork(None, None, Some(child)) };
+    if errno != 0 {
+        return Err(io::Error::from_raw_os_error(errno));
+    }
     Ok(())
 }
 

@@ -11,12 +11,13 @@
 //! never lost; and only the first notification after the reactor last woke writes, so there is
 //! at most one write per wake-up of the reactor, and never more writes than notifications. (A
 //! notification that lands just after the wait returned, before `parked` is cleared, still
-//! writes: the next blocking wait then returns at once, a spurious wake and nothing worse.) The reactor clears `notified` when it wakes, *before* its caller
+//! writes: the next blocking wait then returns at once, a spurious wake and nothing worse.) The
+//! reactor clears `notified` when it wakes, *before* its caller
 //! looks at whatever the notifier queued, so work queued before the clear is seen then and work
 //! queued after it sets `notified` afresh.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -53,8 +54,8 @@ impl Unparker {
     }
 
     /// The eventfd to register with the reactor's epoll instance.
-    pub(crate) fn fd(&self) -> RawFd {
-        self.shared.eventfd.as_raw_fd()
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.shared.eventfd.as_fd()
     }
 
     /// Makes the reactor's current or next `turn` return promptly. Call it after queueing the
@@ -93,9 +94,10 @@ impl Unparker {
         !self.shared.notified.load(Ordering::SeqCst)
     }
 
-    /// Called by the reactor after every wait: consumes pending notifications.
-    pub(crate) fn end_park(&self) {
+    /// Called by the reactor after every wait: consumes pending notifications and says whether
+    /// there was one.
+    pub(crate) fn end_park(&self) -> bool {
         self.shared.parked.store(false, Ordering::SeqCst);
-        self.shared.notified.store(false, Ordering::SeqCst);
+        self.shared.notified.swap(false, Ordering::SeqCst)
     }
 }

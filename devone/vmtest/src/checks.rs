@@ -579,7 +579,9 @@ fn async_latency0_readable_at_once() -> CheckResult {
     run_async(async {
         let fd = async_fd_device()?;
         let start = Instant::now();
-        let mut guard = within("readable", fd.readable()).await?;
+        let mut guard = within("readable", fd.readable())
+            .await?
+            .map_err(|e| e.to_string())?;
         let waited = start.elapsed();
         ensure!(waited < AT_ONCE, "readable() took {waited:?}");
         ensure!(
@@ -598,7 +600,9 @@ fn async_latency0_readable_at_once() -> CheckResult {
             "readiness {:?} after a successful read",
             fd.readiness()
         );
-        let guard = within("writable", fd.writable()).await?;
+        let guard = within("writable", fd.writable())
+            .await?
+            .map_err(|e| e.to_string())?;
         ensure!(
             guard.ready().is_writable(),
             "writable() resolved with {:?}",
@@ -663,7 +667,9 @@ fn async_latency200_edge_trigger_contract() -> CheckResult {
                 .is_err(),
             "readable() resolved within 50 ms of open"
         );
-        let mut guard = within("readable", fd.readable()).await?;
+        let mut guard = within("readable", fd.readable())
+            .await?
+            .map_err(|e| e.to_string())?;
         ensure_async_latency(opened.elapsed(), "readable()")?;
         let read_at = Instant::now();
         match guard.try_io(read8) {
@@ -679,7 +685,7 @@ fn async_latency200_edge_trigger_contract() -> CheckResult {
             fd.readiness()
         );
         let mut guard = match timeout(Duration::ZERO, fd.readable()).await {
-            Ok(guard) => guard,
+            Ok(guard) => guard.map_err(|e| e.to_string())?,
             Err(_) => return Err("readable() did not resolve at once on kept readiness".into()),
         };
         match guard.try_io(read8) {
@@ -698,7 +704,9 @@ fn async_latency200_edge_trigger_contract() -> CheckResult {
                 .is_err(),
             "readable() resolved within 100 ms of the read, before the timer"
         );
-        let mut guard = within("readable again", fd.readable()).await?;
+        let mut guard = within("readable again", fd.readable())
+            .await?
+            .map_err(|e| e.to_string())?;
         ensure_async_latency(read_at.elapsed(), "next readiness edge")?;
         match guard.try_io(read8) {
             Ok(Ok(buf)) => ensure!(buf == [0xff; 8], "read {buf:02x?}"),

@@ -15,16 +15,18 @@
 //! space frees up. Pipes, character devices and datagram sockets never take a shortcut.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::task::{ready, Context, Poll};
 
+use minireactor_reactor::{Interest, Readiness};
+
 use crate::sys::{self, RawSockAddr};
-use crate::AsyncFd;
+use crate::{AsyncFd, AsyncFdReadyGuard};
 
 /// Connects a new non-blocking stream socket of `domain` to `addr`: starts the connect, waits
 /// for writability if it is in progress, then reads `SO_ERROR` to learn how it ended (e.g.
 /// `ConnectionRefused`).
-pub(crate) async fn connect<S: AsRawFd + From<OwnedFd>>(
+pub(crate) async fn connect<S: AsFd + From<OwnedFd>>(
     domain: libc::c_int,
     addr: &RawSockAddr,
 ) -> io::Result<AsyncFd<S>> {
@@ -36,7 +38,7 @@ pub(crate) async fn connect<S: AsRawFd + From<OwnedFd>>(
     };
     let fd = AsyncFd::new_nonblocking(S::from(socket))?;
     if in_progress {
-        let _writable = fd.writable().await;
+        drop(fd.writable().await?);
         if let Some(err) = sys::take_socket_error(fd.as_fd())? {
             return Err(err);
         }
@@ -53,8 +55,11 @@ pub(crate) enum ShortRead {
     ProvesNothing,
 }
 
-pub(crate) fn poll_read<S: AsRawFd>(
+/// Reads into `buf`, waiting for readability through `waiter` (an owned waiter for `read`, the
+/// shared one for `AsyncRead::poll_read`).
+pub(crate) fn poll_read<S: AsFd>(
     fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
     short_read: ShortRead,
@@ -63,7 +68,7 @@ pub(crate) fn poll_read<S: AsRawFd>(
         return Poll::Ready(Ok(0)); // A zero-length recv would look like EOF.
     }
     loop {
-        let mut guard = ready!(fd.poll_read_ready(cx));
+        let mut guard = AsyncFdReadyGuard::new(fd, ready!(waiter.poll_ready(cx))?);
         match sys::recv(fd.as_fd(), buf) {
             Ok(n)
                 if n > 0
@@ -74,26 +79,28 @@ pub(crate) fn poll_read<S: AsRawFd>(
                 clear_unless_error_or_closed(&mut guard); // Drained: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready_unspent(),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             result => return Poll::Ready(result),
         }
     }
 }
 
-pub(crate) fn poll_write<S: AsRawFd>(
+/// Writes some of `buf`, waiting for writability through `waiter`.
+pub(crate) fn poll_write<S: AsFd>(
     fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
     loop {
-        let mut guard = ready!(fd.poll_write_ready(cx));
+        let mut guard = AsyncFdReadyGuard::new(fd, ready!(waiter.poll_ready(cx))?);
         match sys::send(fd.as_fd(), buf) {
             Ok(n) if n < buf.len() => {
                 clear_unless_error_or_closed(&mut guard); // Send buffer full: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => guard.clear_ready_unspent(),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             result => return Poll::Ready(result),
         }
@@ -102,16 +109,33 @@ pub(crate) fn poll_write<S: AsRawFd>(
 
 /// The shortcut's clear, skipped while an error or a closed direction is pending: only a
 /// syscall that reports them may clear them, or the task would wait for an edge already sent.
-fn clear_unless_error_or_closed<S: AsRawFd>(guard: &mut crate::AsyncFdReadyGuard<'_, S>) {
+fn clear_unless_error_or_closed<S: AsFd>(guard: &mut AsyncFdReadyGuard<'_, S>) {
     let ready = guard.ready();
     if !(ready.is_error() || ready.is_read_closed() || ready.is_write_closed()) {
         guard.clear_ready();
     }
 }
 
-pub(crate) async fn write_all<S: AsRawFd>(fd: &AsyncFd<S>, mut buf: &[u8]) -> io::Result<()> {
+/// Reads into `buf` through a waiter of its own: the body of the streams' `read`.
+pub(crate) async fn read<S: AsFd>(
+    fd: &AsyncFd<S>,
+    buf: &mut [u8],
+    short_read: ShortRead,
+) -> io::Result<usize> {
+    let mut waiter = fd.waiter(Interest::Readable);
+    std::future::poll_fn(|cx| poll_read(fd, &mut waiter, cx, buf, short_read)).await
+}
+
+/// Writes some of `buf` through a waiter of its own: the body of the streams' `write`.
+pub(crate) async fn write<S: AsFd>(fd: &AsyncFd<S>, buf: &[u8]) -> io::Result<usize> {
+    let mut waiter = fd.waiter(Interest::Writable);
+    std::future::poll_fn(|cx| poll_write(fd, &mut waiter, cx, buf)).await
+}
+
+pub(crate) async fn write_all<S: AsFd>(fd: &AsyncFd<S>, mut buf: &[u8]) -> io::Result<()> {
+    let mut waiter = fd.waiter(Interest::Writable);
     while !buf.is_empty() {
-        let n = std::future::poll_fn(|cx| poll_write(fd, cx, buf)).await?;
+        let n = std::future::poll_fn(|cx| poll_write(fd, &mut waiter, cx, buf)).await?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -136,7 +160,8 @@ macro_rules! impl_futures_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::net::stream::poll_read(&self.fd, cx, buf, $short_read)
+                let mut waiter = self.fd.polled(minireactor_reactor::Interest::Readable);
+                $crate::net::stream::poll_read(&self.fd, &mut waiter, cx, buf, $short_read)
             }
         }
 
@@ -146,7 +171,8 @@ macro_rules! impl_futures_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::net::stream::poll_write(&self.fd, cx, buf)
+                let mut waiter = self.fd.polled(minireactor_reactor::Interest::Writable);
+                $crate::net::stream::poll_write(&self.fd, &mut waiter, cx, buf)
             }
 
             fn poll_flush(

@@ -1,6 +1,5 @@
 //! [`TcpListener`] and [`TcpStream`].
 
-use std::future::poll_fn;
 use std::io;
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -150,13 +149,13 @@ impl TcpStream {
 
     /// Reads into `buf`; `Ok(0)` means the peer closed its write side (or `buf` is empty).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| stream::poll_read(&self.fd, cx, buf, ShortRead::Drains)).await
+        stream::read(&self.fd, buf, ShortRead::Drains).await
     }
 
     /// Writes some of `buf`; returns how much. A peer that is gone gives `EPIPE` or
     /// `ECONNRESET`, never SIGPIPE.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| stream::poll_write(&self.fd, cx, buf)).await
+        stream::write(&self.fd, buf).await
     }
 
     /// Writes all of `buf`.

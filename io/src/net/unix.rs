@@ -1,6 +1,5 @@
 //! [`UnixListener`] and [`UnixStream`].
 
-use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -110,12 +109,12 @@ impl UnixStream {
 
     /// Reads into `buf`; `Ok(0)` means the peer closed its write side (or `buf` is empty).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| stream::poll_read(&self.fd, cx, buf, ShortRead::ProvesNothing)).await
+        stream::read(&self.fd, buf, ShortRead::ProvesNothing).await
     }
 
     /// Writes some of `buf`; a peer that is gone gives `EPIPE`, never SIGPIPE.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| stream::poll_write(&self.fd, cx, buf)).await
+        stream::write(&self.fd, buf).await
     }
 
     /// Writes all of `buf`.

@@ -1,34 +1,12 @@
-//! Every raw syscall of the I/O crate, and the socket-address conversions they need.
+//! Sockets: creation, options, addresses in the kernel's layout, and the data syscalls.
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Calls a libc function and maps a `-1` return to `io::Error::last_os_error()`.
-macro_rules! syscall {
-    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
-        // SAFETY: every caller passes arguments that satisfy the named syscall's contract; the
-        // justification for each call sits on the function that invokes this macro.
-        let res = unsafe { libc::$fn($($arg),*) };
-        if res == -1 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(res)
-        }
-    }};
-}
-
-/// Sets `O_NONBLOCK` on `fd` (a no-op if it is already set).
-pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // F_GETFL/F_SETFL take no pointers; an invalid fd fails with EBADF.
-    let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
-    if flags & libc::O_NONBLOCK == 0 {
-        syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
-    }
-    Ok(())
-}
+use minireactor_reactor::syscall;
 
 /// A socket address in the kernel's layout, with its length.
 pub(crate) struct RawSockAddr {
@@ -156,11 +134,10 @@ impl RawSockAddr {
 
 /// `socket(domain, ty | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)`.
 pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
-    let fd = syscall!(socket(
-        domain,
-        ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        0
-    ))?;
+    let fd = syscall!(
+        // SAFETY: no pointers; the fd it returns is owned just below.
+        unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) }
+    )?;
     // SAFETY: `fd` was just returned by `socket` and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -168,34 +145,44 @@ pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd
 /// `SO_REUSEADDR`, so a restarted server can bind while old connections sit in TIME_WAIT.
 pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
     let on: libc::c_int = 1;
-    // The option value is a live c_int of the size passed.
-    syscall!(setsockopt(
-        fd.as_raw_fd(),
-        libc::SOL_SOCKET,
-        libc::SO_REUSEADDR,
-        (&on as *const libc::c_int).cast(),
-        std::mem::size_of::<libc::c_int>() as libc::socklen_t
-    ))?;
+    syscall!(
+        // SAFETY: the fd is open (borrowed); the option value is a live c_int of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    )?;
     Ok(())
 }
 
 pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> {
-    // The address points at `addr.len` initialised bytes.
-    syscall!(bind(fd.as_raw_fd(), addr.as_ptr(), addr.len))?;
+    syscall!(
+        // SAFETY: the address points at `addr.len` initialised bytes.
+        unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.len) }
+    )?;
     Ok(())
 }
 
 pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()> {
-    // No pointers.
-    syscall!(listen(fd.as_raw_fd(), backlog))?;
+    syscall!(
+        // SAFETY: no pointers.
+        unsafe { libc::listen(fd.as_raw_fd(), backlog) }
+    )?;
     Ok(())
 }
 
 /// Starts a connect; on a non-blocking socket `EINPROGRESS` (or `EAGAIN` for a full Unix
 /// listener) comes back as the error.
 pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> {
-    // The address points at `addr.len` initialised bytes.
-    syscall!(connect(fd.as_raw_fd(), addr.as_ptr(), addr.len))?;
+    syscall!(
+        // SAFETY: the address points at `addr.len` initialised bytes.
+        unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len) }
+    )?;
     Ok(())
 }
 
@@ -203,27 +190,35 @@ pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> 
 pub(crate) fn take_socket_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
     let mut error: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // The value and length are live out-parameters of the sizes passed.
-    syscall!(getsockopt(
-        fd.as_raw_fd(),
-        libc::SOL_SOCKET,
-        libc::SO_ERROR,
-        (&mut error as *mut libc::c_int).cast(),
-        &mut len
-    ))?;
+    syscall!(
+        // SAFETY: the value and length are live out-parameters of the sizes passed.
+        unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut error as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        }
+    )?;
     Ok((error != 0).then(|| io::Error::from_raw_os_error(error)))
 }
 
 /// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket needs no further syscalls.
 pub(crate) fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, RawSockAddr)> {
     let mut addr = RawSockAddr::empty();
-    // The storage and its length are live out-parameters sized for any address.
-    let new_fd = syscall!(accept4(
-        fd.as_raw_fd(),
-        (&mut addr.storage as *mut libc::sockaddr_storage).cast(),
-        &mut addr.len,
-        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
-    ))?;
+    let new_fd = syscall!(
+        // SAFETY: the storage and its length are live out-parameters sized for any address.
+        unsafe {
+            libc::accept4(
+                fd.as_raw_fd(),
+                (&mut addr.storage as *mut libc::sockaddr_storage).cast(),
+                &mut addr.len,
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        }
+    )?;
     // SAFETY: `new_fd` was just returned by `accept4` and nothing else owns it.
     Ok((unsafe { OwnedFd::from_raw_fd(new_fd) }, addr))
 }
@@ -231,89 +226,25 @@ pub(crate) fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, RawSockAddr)> {
 /// `send` with `MSG_NOSIGNAL`: a write to a peer that is gone returns `EPIPE` instead of
 /// raising SIGPIPE.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // The buffer is valid for `buf.len()` bytes.
-    let n = syscall!(send(
-        fd.as_raw_fd(),
-        buf.as_ptr().cast(),
-        buf.len(),
-        libc::MSG_NOSIGNAL
-    ))?;
+    let n = syscall!(
+        // SAFETY: the buffer is valid for `buf.len()` bytes.
+        unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        }
+    )?;
     Ok(n as usize)
 }
 
 /// `recv` with no flags.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // The buffer is valid for writes of `buf.len()` bytes.
-    let n = syscall!(recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0))?;
+    let n = syscall!(
+        // SAFETY: the buffer is valid for writes of `buf.len()` bytes.
+        unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) }
+    )?;
     Ok(n as usize)
-}
-
-/// An eventfd for signal delivery: never read, so every write is a new edge that every epoll
-/// instance watching it sees.
-pub(crate) fn eventfd() -> io::Result<OwnedFd> {
-    let fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
-    // SAFETY: `fd` was just returned by `eventfd` and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Installs `handler` for `signal` with `SA_RESTART`, so other blocking syscalls of the program
-/// resume after it runs.
-pub(crate) fn install_signal_handler(
-    signal: libc::c_int,
-    handler: extern "C" fn(libc::c_int),
-) -> io::Result<()> {
-    // SAFETY: sigaction is plain data; zeroed means no flags and an empty mask.
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = handler as usize;
-    action.sa_flags = libc::SA_RESTART;
-    // The new action is fully initialised; the old-action pointer may be null.
-    syscall!(sigaction(signal, &action, std::ptr::null_mut()))?;
-    Ok(())
-}
-
-/// Adds one to an eventfd from inside a signal handler: only async-signal-safe calls, and
-/// `errno` is restored so the interrupted code does not see ours.
-pub(crate) fn eventfd_notify_from_signal_handler(fd: RawFd) {
-    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's life.
-    let errno = unsafe { *libc::__errno_location() };
-    let one: u64 = 1;
-    // SAFETY: `write` is async-signal-safe; the source is a live 8-byte value. A failure (a full
-    // counter, after 2^64 signals) is ignored: the pending edge already wakes the listeners.
-    unsafe { libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>()) };
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
-}
-
-/// The `_IOC` request-number encoding of `<asm-generic/ioctl.h>`, which x86 uses:
-/// `direction << 30 | size << 16 | type << 8 | number`.
-pub(crate) mod ioc {
-    /// User space writes, the driver reads (`_IOC_WRITE`).
-    pub(crate) const WRITE: u32 = 1;
-    /// The driver writes, user space reads (`_IOC_READ`).
-    pub(crate) const READ: u32 = 2;
-
-    /// `_IOC(direction, ty, number, size)`.
-    pub(crate) const fn encode(direction: u32, ty: u8, number: u8, size: usize) -> libc::c_ulong {
-        assert!(
-            size < (1 << 14),
-            "ioctl argument too large for the size field"
-        );
-        ((direction << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | number as u32)
-            as libc::c_ulong
-    }
-}
-
-/// `ioctl(fd, request, arg)` for a request whose argument is a `T` read or written by the driver.
-///
-/// # Safety
-/// `request` must be one whose argument is exactly a `T` (as its `_IOC` size field says), so
-/// that the driver reads or writes no more than `arg` holds.
-pub(crate) unsafe fn ioctl_with<T>(
-    fd: BorrowedFd<'_>,
-    request: libc::c_ulong,
-    arg: &mut T,
-) -> io::Result<()> {
-    // The caller guarantees the request's argument is a `T`; `arg` is live and exclusive.
-    syscall!(ioctl(fd.as_raw_fd(), request, arg as *mut T))?;
-    Ok(())
 }

@@ -1,0 +1,539 @@
+//! A task in one allocation: its header, then its future (later its output), and the waker that
+//! points at the header. This module owns every `unsafe` line of the executor.
+//!
+//! # Layout and ownership
+//!
+//! `RawTask<F>` is `#[repr(C)]`: a [`Header`] first, so a pointer to the task is a pointer to its
+//! header, then the [`Stage`] — the future while it runs, then its result until the
+//! `JoinHandle` takes it. The header counts references ([`TaskRef`]s and wakers); the last one
+//! frees the block. References are held by: the scheduler's set of live tasks (until the task
+//! finishes), each run-queue entry, the `JoinHandle` and `AbortHandle`s, and every waker.
+//!
+//! # Why the task's `!Send` future is sound with `Send` wakers
+//!
+//! A waker may be cloned, woken and dropped on any thread, so the reference count and the
+//! "queued remotely" flag are atomics, and a wake from another thread only pushes a reference
+//! onto the runtime's locked remote queue. Everything else — the stage, the state bits, the join
+//! waker, the local queue flag — is only ever touched on the runtime's thread: by the scheduler,
+//! by the `JoinHandle`/`AbortHandle` (both `!Send`, created there), and by wakes that
+//! [`context`](crate::context) proves are on the runtime's thread while it runs.
+//!
+//! The last reference may still be dropped on another thread (a waker outliving everything
+//! else). That frees memory only: by then the future was dropped on the runtime's thread (when it
+//! completed, was aborted, or the runtime shut down — the scheduler's reference lasts until
+//! then), and the output was dropped on the runtime's thread too (at completion if no
+//! `JoinHandle` remains, else by the `JoinHandle` when it takes or drops it). What is left — a
+//! `JoinError` at most, and the header's `Arc` and waker — is `Send`.
+//!
+//! # Pinning
+//!
+//! The future is polled in place and never moved: it is dropped with `drop_in_place`, and the
+//! block is freed only after that.
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use super::{Id, JoinError};
+use crate::context;
+use crate::scheduler::Shared;
+
+/// The state of a task, touched only on the runtime's thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct State {
+    /// The future is gone: the stage holds the result, or it was consumed.
+    pub(crate) finished: bool,
+    /// The future is being polled right now.
+    pub(crate) polling: bool,
+    /// A `JoinHandle` exists: the result is kept for it.
+    pub(crate) join_interest: bool,
+    /// `abort` was called: the next run drops the future instead of polling it.
+    pub(crate) abort_requested: bool,
+}
+
+/// The part of a task that does not depend on its future's type.
+#[repr(C)]
+pub(crate) struct Header {
+    /// References to the block; see the module documentation.
+    refs: AtomicUsize,
+    /// In the runtime's remote queue. Set with a swap by whichever thread queues it.
+    queued_remotely: AtomicBool,
+    /// In the local run queue. Runtime's thread only.
+    queued_locally: Cell<bool>,
+    /// Runtime's thread only.
+    state: Cell<State>,
+    /// The task's key in the scheduler's set of live tasks. Runtime's thread only.
+    live_key: Cell<usize>,
+    /// The task awaiting the `JoinHandle`, if any. Runtime's thread only.
+    join_waker: UnsafeCell<Option<Waker>>,
+    id: Id,
+    /// The runtime the task belongs to, for wakes from other threads.
+    shared: Arc<Shared>,
+    vtable: &'static TaskVTable,
+}
+
+/// The operations that depend on the future's type, for a header whose type is erased.
+struct TaskVTable {
+    /// Polls the future (or cancels it if an abort was requested); `Ready` once it is finished.
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    /// Drops the future if it still runs; the joiner sees a cancellation.
+    cancel: unsafe fn(NonNull<Header>),
+    /// Moves the result into `*dst`, a `Poll<Result<F::Output, JoinError>>`.
+    take_result: unsafe fn(NonNull<Header>, dst: *mut ()),
+    /// Drops a result nobody will take; returns the panic of the output's destructor, if any.
+    drop_result: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
+    /// Frees the block (the stage holds no future and no output by then).
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    /// The result was taken or dropped.
+    Consumed,
+}
+
+#[repr(C)]
+struct RawTask<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// Allocates a task for `future`, with the references for the live set, the run queue and the
+/// `JoinHandle` (three), the task marked queued locally.
+pub(crate) fn allocate<F>(future: F, id: Id, shared: Arc<Shared>) -> NewTask
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let task = Box::new(RawTask {
+        header: Header {
+            refs: AtomicUsize::new(3),
+            queued_remotely: AtomicBool::new(false),
+            queued_locally: Cell::new(true),
+            state: Cell::new(State {
+                join_interest: true,
+                ..State::default()
+            }),
+            live_key: Cell::new(usize::MAX),
+            join_waker: UnsafeCell::new(None),
+            id,
+            shared,
+            vtable: &TaskVTable {
+                poll: poll::<F>,
+                cancel: cancel::<F>,
+                take_result: take_result::<F>,
+                drop_result: drop_result::<F>,
+                dealloc: dealloc::<F>,
+            },
+        },
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    // `RawTask` is `repr(C)` with the header first, so the task pointer is a header pointer.
+    let header = NonNull::from(Box::leak(task)).cast::<Header>();
+    NewTask {
+        live: TaskRef(header),
+        queued: TaskRef(header),
+        join: TaskRef(header),
+    }
+}
+
+/// The three references of a newly spawned task.
+pub(crate) struct NewTask {
+    pub(crate) live: TaskRef,
+    pub(crate) queued: TaskRef,
+    pub(crate) join: TaskRef,
+}
+
+/// The task behind `header`, with its type restored.
+///
+/// # Safety
+/// `header` must point at the header of a live `RawTask<F>`.
+unsafe fn raw<'a, F: Future>(header: NonNull<Header>) -> &'a RawTask<F> {
+    // SAFETY: the caller guarantees the type; the header is the first field of a repr(C) task.
+    unsafe { header.cast::<RawTask<F>>().as_ref() }
+}
+
+unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+    // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
+    let task = unsafe { raw::<F>(header) };
+    let head = &task.header;
+    let state = head.state.get();
+    if state.finished {
+        return Poll::Ready(());
+    }
+    if state.abort_requested {
+        // SAFETY: runtime's thread (the scheduler polls), and no borrow of the stage is live.
+        unsafe { finish(task, Err(JoinError::cancelled(head.id))) };
+        return Poll::Ready(());
+    }
+    head.update_state(|state| state.polling = true);
+    // SAFETY: only the runtime's thread touches the stage, and nothing else borrows it during a
+    // poll: a `JoinHandle` polled from inside this poll sees `polling` and does not.
+    let stage = unsafe { &mut *task.stage.get() };
+    let Stage::Running(future) = stage else {
+        unreachable!("a task that is not finished is running");
+    };
+    // SAFETY: the future is never moved: it is dropped in place (see `finish`).
+    let future = unsafe { Pin::new_unchecked(future) };
+    let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+    head.update_state(|state| state.polling = false);
+    let result = match polled {
+        Ok(Poll::Pending) if head.state.get().abort_requested => {
+            Err(JoinError::cancelled(head.id)) // It aborted itself during the poll.
+        }
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(payload) => Err(JoinError::panic(head.id, payload)),
+    };
+    // SAFETY: runtime's thread; the borrow of the stage for the poll has ended.
+    unsafe { finish(task, result) };
+    Poll::Ready(())
+}
+
+unsafe fn cancel<F: Future>(header: NonNull<Header>) {
+    // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
+    let task = unsafe { raw::<F>(header) };
+    if !task.header.state.get().finished {
+        // SAFETY: runtime's thread (the scheduler cancels), and the task is not being polled
+        // (cancelling happens at shutdown, never from inside a poll).
+        unsafe { finish(task, Err(JoinError::cancelled(task.header.id))) };
+    }
+}
+
+/// Drops the future in place and stores `result`, then either wakes the joiner or, if there is
+/// none, drops the result at once. A panic in either destructor is caught: one in the future's
+/// becomes the result (unless the future had already panicked), one in a detached output's is
+/// logged — neither may unwind into the scheduler.
+///
+/// # Safety
+/// On the runtime's thread, with the task running and its stage not borrowed.
+unsafe fn finish<F: Future>(task: &RawTask<F>, mut result: Result<F::Output, JoinError>) {
+    let head = &task.header;
+    let stage = task.stage.get();
+    // SAFETY: the stage is `Running` (the caller guarantees it) and not borrowed; dropping it in
+    // place keeps the future's pinning promise. It is overwritten below, whatever the outcome.
+    let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+        std::ptr::drop_in_place(stage)
+    }));
+    if let Err(payload) = dropped {
+        // A panic in `poll` is what the joiner hears of; otherwise the destructor's panic is.
+        if !matches!(&result, Err(err) if err.is_panic()) {
+            let replaced = std::mem::replace(&mut result, Err(JoinError::panic(head.id, payload)));
+            // The output of a future whose destructor panicked is dropped too; a panic in the
+            // output's own destructor is contained the same way.
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(replaced)));
+        }
+    }
+    // SAFETY: the old stage was dropped above, so writing does not leak or double-drop it.
+    unsafe { std::ptr::write(stage, Stage::Finished(result)) };
+    head.update_state(|state| state.finished = true);
+    if head.state.get().join_interest {
+        // SAFETY: runtime's thread; the join waker is never borrowed across a call.
+        let joiner = unsafe { (*head.join_waker.get()).take() };
+        if let Some(joiner) = joiner {
+            joiner.wake();
+        }
+    } else if let Some(payload) = {
+        // SAFETY: runtime's thread, and the stage was just written, so it is not borrowed.
+        unsafe { drop_result::<F>(NonNull::from(head)) }
+    } {
+        tracing::error!(
+            task.id = %head.id,
+            panic = panic_message(&*payload),
+            "the output of a detached task panicked while being dropped"
+        );
+    }
+}
+
+unsafe fn take_result<F: Future>(header: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
+    let task = unsafe { raw::<F>(header) };
+    // SAFETY: runtime's thread (the `JoinHandle` calls it), not during a poll of this task.
+    let stage = unsafe { &mut *task.stage.get() };
+    match std::mem::replace(stage, Stage::Consumed) {
+        Stage::Finished(result) => {
+            let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
+            // SAFETY: the `JoinHandle<F::Output>` passes a pointer to its own result slot.
+            unsafe { *dst = Poll::Ready(result) };
+        }
+        Stage::Running(_) | Stage::Consumed => {
+            unreachable!("the JoinHandle takes the result of a finished task once")
+        }
+    }
+}
+
+unsafe fn drop_result<F: Future>(header: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
+    let task = unsafe { raw::<F>(header) };
+    // SAFETY: runtime's thread, not during a poll of this task.
+    let stage = unsafe { &mut *task.stage.get() };
+    if !matches!(stage, Stage::Finished(_)) {
+        return None;
+    }
+    let result = std::mem::replace(stage, Stage::Consumed);
+    catch_unwind(AssertUnwindSafe(|| drop(result))).err()
+}
+
+unsafe fn dealloc<F: Future>(header: NonNull<Header>) {
+    // SAFETY: the last reference is gone, so nothing else can reach the block; it was made by
+    // `Box::new` of a `RawTask<F>`. Its stage holds no future and no output (see the module
+    // documentation), so this frees memory and drops only `Send` values, on whatever thread.
+    drop(unsafe { Box::from_raw(header.cast::<RawTask<F>>().as_ptr()) });
+}
+
+/// The panic message of `payload`, if it is a string.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
+}
+
+impl Header {
+    fn update_state(&self, update: impl FnOnce(&mut State)) {
+        let mut state = self.state.get();
+        update(&mut state);
+        self.state.set(state);
+    }
+}
+
+/// One counted reference to a task.
+pub(crate) struct TaskRef(NonNull<Header>);
+
+// SAFETY: a `TaskRef` crosses threads only in the remote queue, and on another thread only its
+// reference count (atomic) is touched: dropping it there can at most free the block, which the
+// module documentation shows is sound on any thread.
+unsafe impl Send for TaskRef {}
+
+impl TaskRef {
+    fn header(&self) -> &Header {
+        // SAFETY: a `TaskRef` holds a reference, so the block is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.header().id
+    }
+
+    /// Runtime's thread only, as every method below.
+    pub(crate) fn state(&self) -> State {
+        self.header().state.get()
+    }
+
+    pub(crate) fn live_key(&self) -> usize {
+        self.header().live_key.get()
+    }
+
+    pub(crate) fn set_live_key(&self, key: usize) {
+        self.header().live_key.set(key);
+    }
+
+    /// Called by the scheduler just before it polls the task: a wake from now on queues it again.
+    pub(crate) fn unschedule(&self) {
+        let header = self.header();
+        header.queued_locally.set(false);
+        // Usually clear already, and a plain load is cheap. If it reads a stale `false`, the
+        // remote queue still holds this task, and the poll that entry causes clears the flag:
+        // the scheduler drains that queue under its mutex, after the swap that set the flag.
+        if header.queued_remotely.load(Ordering::Relaxed) {
+            // A swap, not a store: it synchronises with the waking thread's swap, so the poll
+            // that follows sees whatever that thread wrote before waking.
+            header.queued_remotely.swap(false, Ordering::AcqRel);
+        }
+    }
+
+    /// Polls the task once with a waker that refers to it; `Ready` once it is finished.
+    pub(crate) fn poll(&self) -> Poll<()> {
+        // A waker borrowed from this reference: no count change, never dropped.
+        // SAFETY: the vtable's functions uphold the `RawWaker` contract (see `WAKER_VTABLE`),
+        // and the waker does not outlive `self`, which keeps the task alive; clones count.
+        let waker = ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(self.0.as_ptr().cast(), &WAKER_VTABLE))
+        });
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: the header's vtable was built for the task's own future type.
+        unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
+    }
+
+    /// Drops the future if it still runs (shutdown).
+    pub(crate) fn cancel(&self) {
+        // SAFETY: as in `poll`.
+        unsafe { (self.header().vtable.cancel)(self.0) }
+    }
+
+    /// Marks the task aborted and queues it, so its next run drops the future.
+    pub(crate) fn abort(&self) {
+        let header = self.header();
+        let state = header.state.get();
+        if state.finished || state.abort_requested {
+            return;
+        }
+        header.update_state(|state| state.abort_requested = true);
+        if !state.polling {
+            schedule(header);
+        }
+    }
+
+    /// The `JoinHandle` is gone: drops the stored waker, and the result if there is one.
+    pub(crate) fn drop_join_interest(&self) {
+        let header = self.header();
+        header.update_state(|state| state.join_interest = false);
+        // SAFETY: runtime's thread; the join waker is never borrowed across a call.
+        let joiner = unsafe { (*header.join_waker.get()).take() };
+        drop(joiner);
+        if header.state.get().finished {
+            // SAFETY: as in `poll`; a finished task is not being polled, so its stage is free.
+            let panicked = unsafe { (header.vtable.drop_result)(self.0) };
+            if let Some(payload) = panicked {
+                std::panic::resume_unwind(payload); // The dropper's own panic: it dropped it.
+            }
+        }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        increment(self.header());
+        TaskRef(self.0)
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: this reference is counted and is given up here.
+        unsafe { release(self.0) };
+    }
+}
+
+fn increment(header: &Header) {
+    // Relaxed, as for `Arc`: a new reference is made from an existing one, which already
+    // synchronises access to the block.
+    let previous = header.refs.fetch_add(1, Ordering::Relaxed);
+    if previous > isize::MAX as usize {
+        std::process::abort(); // Leaked wakers by the billion; counting on would overflow.
+    }
+}
+
+/// Gives up one reference; frees the block with the last.
+///
+/// # Safety
+/// The caller owns one counted reference to `header`'s task and does not use it afterwards.
+unsafe fn release(header: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the block alive until the decrement.
+    let refs = unsafe { &header.as_ref().refs };
+    // Release/Acquire, as for `Arc`: every use of the block happens before it is freed.
+    if refs.fetch_sub(1, Ordering::Release) != 1 {
+        return;
+    }
+    std::sync::atomic::fence(Ordering::Acquire);
+    // SAFETY: that was the last reference; the vtable matches the block's type.
+    unsafe { (header.as_ref().vtable.dealloc)(header) };
+}
+
+/// Queues the task: on the runtime's thread while it runs, a push to the local run queue (no
+/// lock, no atomic read-modify-write); anywhere else, a push to the locked remote queue.
+fn schedule(header: &Header) {
+    let local = context::with_running(&header.shared, |scheduler| {
+        if !header.queued_locally.get() {
+            header.queued_locally.set(true);
+            increment(header);
+            scheduler.push_local(TaskRef(NonNull::from(header)));
+        }
+    });
+    if local.is_none() && !header.queued_remotely.swap(true, Ordering::AcqRel) {
+        increment(header);
+        header
+            .shared
+            .push_remote(Some(TaskRef(NonNull::from(header))));
+    }
+}
+
+/// The waker of a task: its data pointer is the header, and it holds one counted reference.
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: the data pointer of a task waker is its task's header, kept alive by the waker.
+    increment(unsafe { &*data.cast::<Header>() });
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: as in `waker_clone`; then the waker's own reference is given up.
+    unsafe {
+        waker_wake_by_ref(data);
+        waker_drop(data);
+    }
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: as in `waker_clone`.
+    schedule(unsafe { &*data.cast::<Header>() });
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: a waker owns one reference, given up here.
+    unsafe { release(NonNull::new_unchecked(data.cast_mut().cast::<Header>())) };
+}
+
+/// A typed reference to a task whose output is `T`: what `JoinHandle<T>` holds.
+pub(crate) struct JoinRef<T> {
+    task: TaskRef,
+    /// The result type, and `!Send`: the result is only ever taken on the runtime's thread.
+    _result: PhantomData<*const T>,
+}
+
+impl<T> JoinRef<T> {
+    /// # Safety
+    /// `task` must be the task of a future whose output is `T`.
+    pub(crate) unsafe fn new(task: TaskRef) -> JoinRef<T> {
+        JoinRef {
+            task,
+            _result: PhantomData,
+        }
+    }
+
+    pub(crate) fn task(&self) -> &TaskRef {
+        &self.task
+    }
+
+    /// The result if the task is finished (spending a unit of budget), else the waker is stored.
+    ///
+    /// # Panics
+    /// If the task polls its own `JoinHandle` (it would wait for itself forever), or after the
+    /// result was taken.
+    pub(crate) fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let header = self.task.header();
+        let state = header.state.get();
+        assert!(
+            !state.polling,
+            "minireactor: a task awaited its own JoinHandle, which can never complete"
+        );
+        if !state.finished {
+            // SAFETY: runtime's thread; the join waker is never borrowed across a call.
+            let stored = unsafe { &mut *header.join_waker.get() };
+            let replaced = match stored {
+                Some(waker) if waker.will_wake(cx.waker()) => None,
+                stored => stored.replace(cx.waker().clone()),
+            };
+            drop(replaced);
+            return Poll::Pending;
+        }
+        std::task::ready!(minireactor_reactor::coop::poll_proceed(cx));
+        let mut result = Poll::Pending;
+        // SAFETY: `JoinRef::new`'s contract says the task's output is `T`, and `result` is a
+        // `Poll<Result<T, JoinError>>`, the slot `take_result` writes.
+        unsafe { (header.vtable.take_result)(self.task.0, (&mut result as *mut Poll<_>).cast()) };
+        result
+    }
+}

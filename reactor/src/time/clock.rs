@@ -1,0 +1,72 @@
+//! What time it is for the timers of one reactor: the real monotonic clock, or a paused one.
+//!
+//! A paused clock stands still until [`advance`](crate::time::advance) moves it, or until the
+//! reactor has nothing else to do and jumps it to the earliest timer's deadline (auto-advance);
+//! so a test that sleeps an hour finishes at once, and every timer still fires in deadline
+//! order, at exactly its deadline to the nanosecond. Resuming continues from the paused instant.
+//!
+//! Invariant: `now()` never goes backwards, paused or not.
+
+use std::cell::Cell;
+use std::time::Instant;
+
+/// One reactor's clock.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    /// While paused, the instant the clock shows.
+    frozen: Cell<Option<Instant>>,
+    /// After a pause ends: the real instant it ended and the virtual one it showed, from which
+    /// virtual time runs on at the real rate. `None`: the clock was never paused.
+    resumed: Cell<Option<(Instant, Instant)>>,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock {
+            frozen: Cell::new(None),
+            resumed: Cell::new(None),
+        }
+    }
+
+    /// The current instant of this clock.
+    pub(crate) fn now(&self) -> Instant {
+        if let Some(frozen) = self.frozen.get() {
+            return frozen;
+        }
+        let real = Instant::now();
+        match self.resumed.get() {
+            None => real,
+            Some((real_then, virtual_then)) => {
+                super::saturating_add(virtual_then, real.saturating_duration_since(real_then))
+            }
+        }
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.frozen.get().is_some()
+    }
+
+    pub(crate) fn pause(&self) {
+        if !self.is_paused() {
+            self.frozen.set(Some(self.now()));
+        }
+    }
+
+    pub(crate) fn resume(&self) {
+        if let Some(frozen) = self.frozen.take() {
+            self.resumed.set(Some((Instant::now(), frozen)));
+        }
+    }
+
+    /// Moves a paused clock forward to `instant`, if that is later than now. Returns `false`
+    /// (and does nothing) if the clock is not paused.
+    pub(crate) fn advance_to(&self, instant: Instant) -> bool {
+        match self.frozen.get() {
+            Some(frozen) => {
+                self.frozen.set(Some(frozen.max(instant)));
+                true
+            }
+            None => false,
+        }
+    }
+}
