@@ -414,3 +414,78 @@ fn a_destructor_panic_on_abort_reaches_the_joiner() {
     });
     assert_eq!(runtime.live_tasks(), 0);
 }
+
+/// Regression: `Runtime::drop` refused `block_on` in the destructors it ran ("already running"),
+/// though nothing was running.
+#[test]
+fn a_destructor_run_by_the_runtimes_drop_may_block_on() {
+    struct BlocksOnWhenDropped(Rc<Cell<Option<u32>>>);
+    impl Drop for BlocksOnWhenDropped {
+        fn drop(&mut self) {
+            self.0.set(Some(minireactor::block_on(async { 7 })));
+        }
+    }
+    let seen = Rc::new(Cell::new(None));
+    let runtime = Runtime::new().unwrap();
+    let guard = BlocksOnWhenDropped(seen.clone());
+    runtime.spawn(async move {
+        let _guard = guard;
+        pending_forever().await;
+    });
+    drop(runtime);
+    assert_eq!(seen.get(), Some(7));
+}
+
+/// A spawn from a destructor that shutdown runs gets a task that is already cancelled.
+#[test]
+fn a_spawn_during_shutdown_is_cancelled_at_once() {
+    struct SpawnsWhenDropped(Rc<Cell<Option<bool>>>, Rc<Cell<usize>>);
+    impl Drop for SpawnsWhenDropped {
+        fn drop(&mut self) {
+            let drops = self.1.clone();
+            let handle = spawn(async move {
+                let _counted = DropCounter(drops);
+            });
+            self.0.set(Some(handle.is_finished()));
+        }
+    }
+    let finished = Rc::new(Cell::new(None));
+    let drops = Rc::new(Cell::new(0));
+    let runtime = Runtime::new().unwrap();
+    let guard = SpawnsWhenDropped(finished.clone(), drops.clone());
+    runtime.spawn(async move {
+        let _guard = guard;
+        pending_forever().await;
+    });
+    drop(runtime);
+    assert_eq!(finished.get(), Some(true), "the spawned task is finished (cancelled)");
+    assert_eq!(drops.get(), 0, "its future was dropped without being polled");
+}
+
+/// Regression: a destructor that always spawns (a future whose drop spawns another like it)
+/// made shutdown loop forever.
+#[test]
+fn a_destructor_that_always_spawns_does_not_hang_shutdown() {
+    struct Respawns(Rc<Cell<usize>>);
+    impl Drop for Respawns {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+            let again = Respawns(self.0.clone());
+            drop(spawn(async move {
+                let _again = again;
+                pending_forever().await;
+            }));
+        }
+    }
+    util::on_thread_with_watchdog(WATCHDOG, || {
+        let generations = Rc::new(Cell::new(0));
+        let runtime = Runtime::new().unwrap();
+        let first = Respawns(generations.clone());
+        runtime.spawn(async move {
+            let _first = first;
+            pending_forever().await;
+        });
+        drop(runtime);
+        assert!(generations.get() >= 2, "destructors ran: {}", generations.get());
+    });
+}

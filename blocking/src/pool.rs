@@ -200,3 +200,82 @@ impl Inner {
         tracing::debug!(threads = state.threads, "blocking thread exiting");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Polls `done` until it holds, failing after a generous watchdog.
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(30), "watchdog: {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs `f` on the pool and blocks this (test) thread until it is done.
+    fn run_blocking(pool: &Pool, f: impl FnOnce() + Send + 'static) {
+        let (done, finished) = std::sync::mpsc::channel();
+        let job = pool.spawn(move || {
+            f();
+            done.send(()).unwrap();
+        });
+        finished.recv().unwrap();
+        drop(job);
+    }
+
+    #[test]
+    fn threads_start_on_demand_and_exit_when_idle() {
+        let pool = Pool::new(4, Duration::from_millis(50));
+        assert_eq!(pool.threads(), 0, "no thread before the first job");
+        run_blocking(&pool, || {});
+        assert_eq!(pool.threads(), 1);
+        eventually("the idle thread exits", || pool.threads() == 0);
+        run_blocking(&pool, || {});
+        assert_eq!(pool.threads(), 1, "a thread starts again when needed");
+    }
+
+    #[test]
+    fn an_idle_thread_is_reused_rather_than_a_new_one_started() {
+        let pool = Pool::new(4, Duration::from_secs(60));
+        for _ in 0..20 {
+            run_blocking(&pool, || {});
+            // Between its job and its wait, a thread is busy: a job then starts another.
+            eventually("the thread waits for work", || pool.handle.inner.lock().idle == 1);
+        }
+        assert_eq!(pool.threads(), 1);
+    }
+
+    #[test]
+    fn dropping_the_last_handle_lets_idle_threads_go_at_once() {
+        let pool = Pool::new(4, Duration::from_secs(3600));
+        run_blocking(&pool, || {});
+        let inner = pool.handle.inner.clone();
+        drop(pool);
+        eventually("the idle thread exits after the pool is dropped", || {
+            inner.lock().threads == 0
+        });
+    }
+
+    #[test]
+    fn jobs_beyond_the_cap_wait_for_a_thread_and_all_run() {
+        let pool = Pool::new(2, Duration::from_secs(60));
+        let (done, finished) = std::sync::mpsc::channel();
+        let jobs: Vec<_> = (0..50)
+            .map(|i| {
+                let done = done.clone();
+                pool.spawn(move || {
+                    std::thread::sleep(Duration::from_millis(1));
+                    done.send(i).unwrap();
+                })
+            })
+            .collect();
+        let mut seen: Vec<i32> = (0..50).map(|_| finished.recv().unwrap()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..50).collect::<Vec<_>>());
+        assert_eq!(pool.threads(), 2);
+        drop(jobs);
+    }
+}

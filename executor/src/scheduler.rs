@@ -80,6 +80,8 @@ pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<Runnable>>,
     /// Set by the runtime's drop: a task spawned from then on is cancelled at once.
     shutting_down: Cell<bool>,
+    /// How deep the drops of futures spawned during shutdown are nested right now.
+    shutdown_spawn_depth: Cell<usize>,
     /// Woken when the last live task finishes (`Runtime::shutdown_timeout` waits for it).
     on_drained: RefCell<Option<Waker>>,
 }
@@ -99,6 +101,7 @@ impl Scheduler {
             live: RefCell::new(Slab::new()),
             run_queue: RefCell::new(VecDeque::new()),
             shutting_down: Cell::new(false),
+            shutdown_spawn_depth: Cell::new(0),
             on_drained: RefCell::new(None),
         })
     }
@@ -125,15 +128,13 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
+        if self.shutting_down.get() {
+            return self.spawn_during_shutdown(future);
+        }
         let id = Id::next();
         let task = raw::allocate(future, id, self.shared.clone());
         // SAFETY: `task` was made from `future`, whose output is `F::Output`.
         let join = JoinHandle::new(unsafe { JoinRef::new(task.join) });
-        if self.shutting_down.get() {
-            tracing::debug!(task.id = %id, "spawned during shutdown: cancelled at once");
-            task.live.cancel();
-            return join;
-        }
         let mut live = self.live.borrow_mut();
         task.live.set_live_key(live.vacant_key());
         live.insert(task.live);
@@ -141,6 +142,43 @@ impl Scheduler {
         self.run_queue.borrow_mut().push_back(Some(task.queued));
         tracing::trace!(task.id = %id, "spawn");
         join
+    }
+
+    /// A spawn from a destructor that shutdown runs: the task is cancelled at once, its future
+    /// dropped here. If that drop spawns again, and so on, the chain is cut after
+    /// [`MAX_SHUTDOWN_SPAWN_DEPTH`] levels by forgetting the future instead of dropping it (a
+    /// leak, logged as an error), so that a destructor that always spawns cannot make shutdown
+    /// recurse forever.
+    fn spawn_during_shutdown<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let depth = self.shutdown_spawn_depth.get();
+        if depth >= MAX_SHUTDOWN_SPAWN_DEPTH {
+            tracing::error!(
+                depth,
+                "destructors kept spawning during shutdown; forgetting the future to stop"
+            );
+            return self.cancelled_at_once(Forgotten(std::mem::ManuallyDrop::new(future)));
+        }
+        self.shutdown_spawn_depth.set(depth + 1);
+        let join = self.cancelled_at_once(future);
+        self.shutdown_spawn_depth.set(depth);
+        join
+    }
+
+    fn cancelled_at_once<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let id = Id::next();
+        tracing::debug!(task.id = %id, "spawned during shutdown: cancelled at once");
+        let task = raw::allocate(future, id, self.shared.clone());
+        task.live.cancel();
+        // SAFETY: `task` was made from `future`, whose output is `F::Output`.
+        JoinHandle::new(unsafe { JoinRef::new(task.join) })
     }
 
     /// Runs `future` to completion, driving every task and the reactor meanwhile.
@@ -255,6 +293,21 @@ impl Scheduler {
         drop(remote);
         let waiter = self.on_drained.borrow_mut().take();
         drop(waiter);
+    }
+}
+
+/// How many levels of "a future spawned during shutdown, dropped, spawns again" are followed.
+const MAX_SHUTDOWN_SPAWN_DEPTH: usize = 8;
+
+/// A future that is never polled and whose drop does not drop what it holds: the end of a chain
+/// of destructors that spawn during shutdown.
+struct Forgotten<F>(std::mem::ManuallyDrop<F>);
+
+impl<F: Future> Future for Forgotten<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<F::Output> {
+        Poll::Pending // Never polled: cancelled as it is spawned.
     }
 }
 

@@ -1,0 +1,146 @@
+//! A runtime, I/O objects, timers, join handles and wakers kept in `thread_local!`s are dropped
+//! at thread exit, in whatever order the thread-locals are destroyed, without an abort, a leaked
+//! fd or a hang.
+//!
+//! Regression: a `Runtime` in a `thread_local!` aborted the process at thread exit ("thread local
+//! panicked on drop": its drop touched a thread-local that was already gone). An abort would kill
+//! the test binary, so the scenarios run in a child process (this binary, re-executed).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::os::unix::net::UnixStream;
+use std::pin::Pin;
+use std::process::Command;
+use std::rc::Rc;
+use std::task::Poll;
+use std::thread::LocalKey;
+use std::time::Duration;
+
+use minireactor::io::AsyncFd;
+use minireactor::time::{sleep, Sleep};
+use minireactor::{spawn, yield_now, Runtime};
+
+const CHILD_ENV: &str = "MINIREACTOR_THREAD_EXIT_CHILD";
+
+type Slot = RefCell<Option<Box<dyn Any>>>;
+
+thread_local! {
+    static RUNTIME: Slot = const { RefCell::new(None) };
+    static ASYNC_FD: Slot = const { RefCell::new(None) };
+    static SLEEP: Slot = const { RefCell::new(None) };
+    static JOIN_HANDLE: Slot = const { RefCell::new(None) };
+    static WAKER: Slot = const { RefCell::new(None) };
+}
+
+/// The slots, in the order of [`Thing`].
+const SLOTS: [&LocalKey<Slot>; 5] = [&RUNTIME, &ASYNC_FD, &SLEEP, &JOIN_HANDLE, &WAKER];
+
+/// Everything a thread keeps, made inside a runtime that is then stored too.
+fn make_things() -> [Box<dyn Any>; 5] {
+    let runtime = Runtime::new().unwrap();
+    let (fd, timer, handle, waker) = runtime.block_on(async {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let fd = AsyncFd::new(ours).unwrap();
+        let mut timer: Pin<Box<Sleep>> = Box::pin(sleep(Duration::from_secs(3600)));
+        poll_fn(|cx| {
+            assert!(timer.as_mut().poll(cx).is_pending()); // Registered with the reactor.
+            Poll::Ready(())
+        })
+        .await;
+        // A task that holds I/O and a timer of its own, and hands out its waker.
+        let task_waker = Rc::new(RefCell::new(None));
+        let handle = spawn({
+            let task_waker = task_waker.clone();
+            async move {
+                let (held, _peer) = (AsyncFd::new(theirs).unwrap(), ());
+                let _timer = sleep(Duration::from_secs(3600));
+                poll_fn(|cx| {
+                    *task_waker.borrow_mut() = Some(cx.waker().clone());
+                    Poll::<()>::Pending
+                })
+                .await;
+                drop(held);
+            }
+        });
+        yield_now().await;
+        let waker = task_waker.borrow_mut().take().expect("the task ran");
+        (fd, timer, handle, waker)
+    });
+    [
+        Box::new(runtime),
+        Box::new(fd),
+        Box::new(timer),
+        Box::new(handle),
+        Box::new(waker),
+    ]
+}
+
+/// Every ordering of five slots.
+fn permutations() -> Vec<[usize; 5]> {
+    let mut all = Vec::new();
+    let mut order = [0, 1, 2, 3, 4];
+    permute(&mut order, 0, &mut all);
+    all
+}
+
+fn permute(order: &mut [usize; 5], start: usize, all: &mut Vec<[usize; 5]>) {
+    if start == order.len() {
+        all.push(*order);
+        return;
+    }
+    for i in start..order.len() {
+        order.swap(start, i);
+        permute(order, start + 1, all);
+        order.swap(start, i);
+    }
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// The child's side: one thread per ordering, twice — the slots first touched before the runtime
+/// exists (so they are destroyed after the runtime's own thread-locals) and after.
+#[test]
+#[ignore = "entry point of the child process of every_ordering_of_thread_locals_exits_cleanly"]
+fn thread_exit_child() {
+    assert!(std::env::var_os(CHILD_ENV).is_some(), "run by the parent test only");
+    let baseline = open_fds();
+    for order in permutations() {
+        for touch_slots_first in [true, false] {
+            std::thread::spawn(move || {
+                if touch_slots_first {
+                    for &slot in &order {
+                        SLOTS[slot].with(|_| ()); // Registers its destructor now.
+                    }
+                }
+                let mut things = make_things().map(Some);
+                for &slot in &order {
+                    let thing = things[slot].take();
+                    SLOTS[slot].with(|cell| *cell.borrow_mut() = thing);
+                }
+            })
+            .join()
+            .expect("a thread panicked at exit");
+        }
+    }
+    assert_eq!(open_fds(), baseline, "fds leaked at thread exit");
+    println!("thread-exit child: all {} orderings done", permutations().len() * 2);
+}
+
+#[test]
+fn every_ordering_of_thread_locals_exits_cleanly() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "thread_exit_child", "--nocapture"])
+        .env(CHILD_ENV, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("all 240 orderings done"),
+        "child failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}
