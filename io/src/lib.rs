@@ -8,8 +8,10 @@
 
 mod async_fd;
 pub mod devone;
+pub mod fs;
 pub mod net;
 pub mod signal;
+pub mod stdio;
 mod sys;
 
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, TryIoError};

@@ -1,0 +1,260 @@
+//! [`Unblocked`]: blocking I/O on a value `T` (a file, stdin, stdout), one operation at a time
+//! on the blocking pool. The engine of [`File`](super::File) and of the [stdio](crate::stdio)
+//! handles.
+//!
+//! The value and its [`Buf`] are *parked* here while no operation runs. An operation moves both
+//! into a closure on a pool thread and gets them back with its [`Outcome`]. So:
+//! - the value is used by one pool thread at a time, never two: it is owned by exactly one place,
+//!   this struct or the one closure in flight;
+//! - the state of an operation lives here, not in the future that started it. A future dropped
+//!   mid-operation leaves the operation in flight; the next operation waits for it first and
+//!   keeps what it produced (the bytes of a read stay in the buffer for the next read);
+//! - a write is reported done as soon as its bytes are in the buffer and the closure is queued.
+//!   Its error, if any, is kept and returned by the next operation (read, write, flush, seek...).
+//!
+//! Dropping the engine with an operation in flight lets the operation run to the end (so the
+//! last write is not lost); the value and the buffer are then dropped on the pool thread. The
+//! pool cancels a job whose future is dropped before it starts, so the future is handed to the
+//! closure itself (`owner`), which drops it when it finishes: a job the pool has accepted always
+//! runs (see the pool's invariants), so the cycle this makes is always broken. A `detach` in
+//! `minireactor-blocking` would replace this.
+
+use std::future::{poll_fn, Future};
+use std::io::{self, Read, Write};
+use std::mem;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{ready, Context, Poll};
+
+use futures_io::AsyncWrite;
+use minireactor_blocking::{unblock, Blocking};
+
+use super::buf::Buf;
+
+/// The value and its buffer while no operation runs.
+pub(crate) struct Parked<T> {
+    pub(crate) io: T,
+    pub(crate) buf: Buf,
+}
+
+/// What an operation produced, given back with the parked value.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// A read filled the buffer (nothing in it: end of file).
+    Read(io::Result<()>),
+    /// A write finished; an error is moved to the engine's `write_error` when it comes back.
+    Wrote(io::Result<()>),
+    /// `Write::flush` on the value.
+    Flushed(io::Result<()>),
+    /// A seek the caller asked for (`request`), with the position it reached.
+    Seek {
+        request: io::SeekFrom,
+        result: io::Result<u64>,
+    },
+    /// A seek back over the unread bytes, so the file position is where the reader is.
+    Rewound(io::Result<()>),
+    Metadata(io::Result<std::fs::Metadata>),
+    /// Any other operation without a value (`set_len`, `sync_all`).
+    Done(io::Result<()>),
+}
+
+struct Finished<T> {
+    parked: Parked<T>,
+    outcome: Outcome,
+}
+
+struct InFlight<T> {
+    job: Blocking<Finished<T>>,
+    /// Where `Drop` puts `job` for the closure to drop once it has run; see the module docs.
+    owner: Arc<OnceLock<Blocking<Finished<T>>>>,
+}
+
+enum State<T> {
+    Idle(Parked<T>),
+    Busy(InFlight<T>),
+    /// Only inside `start` and `into_inner`, between taking the parked value and storing what
+    /// owns it next.
+    Moving,
+}
+
+pub(crate) struct Unblocked<T: Send + 'static> {
+    state: State<T>,
+    /// The error of a write that was reported done, for the next operation to return.
+    write_error: Option<io::Error>,
+}
+
+impl<T: Send + 'static> Unblocked<T> {
+    pub(crate) fn new(io: T) -> Unblocked<T> {
+        Unblocked {
+            state: State::Idle(Parked {
+                io,
+                buf: Buf::default(),
+            }),
+            write_error: None,
+        }
+    }
+
+    /// Waits for the operation in flight, if any, and returns its outcome (`None` if there was
+    /// none). The error of a finished write is kept for [`take_write_error`](Self::take_write_error).
+    pub(crate) fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<Outcome>> {
+        let State::Busy(in_flight) = &mut self.state else {
+            return Poll::Ready(None);
+        };
+        let Finished {
+            parked,
+            mut outcome,
+        } = ready!(Pin::new(&mut in_flight.job).poll(cx));
+        self.state = State::Idle(parked);
+        if let Outcome::Wrote(result) = &mut outcome {
+            if let Err(err) = mem::replace(result, Ok(())) {
+                tracing::debug!(%err, "a buffered write failed; the next operation reports it");
+                self.write_error.get_or_insert(err);
+            }
+        }
+        Poll::Ready(Some(outcome))
+    }
+
+    /// The error of an earlier write, once.
+    pub(crate) fn take_write_error(&mut self) -> io::Result<()> {
+        self.write_error.take().map_or(Ok(()), Err)
+    }
+
+    /// The parked value; only while idle (after [`poll_idle`](Self::poll_idle) returned).
+    pub(crate) fn parked(&mut self) -> &mut Parked<T> {
+        match &mut self.state {
+            State::Idle(parked) => parked,
+            _ => unreachable!("an operation is in flight"),
+        }
+    }
+
+    /// Starts `op` on the pool with the parked value; only while idle.
+    pub(crate) fn start<F>(&mut self, name: &'static str, op: F)
+    where
+        F: FnOnce(&mut T, &mut Buf) -> Outcome + Send + 'static,
+    {
+        let State::Idle(mut parked) = mem::replace(&mut self.state, State::Moving) else {
+            unreachable!("an operation is in flight");
+        };
+        tracing::trace!(op = name, "blocking I/O started");
+        let owner: Arc<OnceLock<Blocking<Finished<T>>>> = Arc::default();
+        let owner_in_job = owner.clone();
+        let job = unblock(move || {
+            // Dropped last, after the outcome is built: if the engine was dropped meanwhile,
+            // this drops the job's own future, which lets the pool drop the result.
+            let _owner = owner_in_job;
+            let outcome = op(&mut parked.io, &mut parked.buf);
+            Finished { parked, outcome }
+        });
+        self.state = State::Busy(InFlight { job, owner });
+    }
+
+    /// Waits for the operation in flight, returns any pending write error, then runs `op` and
+    /// returns its outcome.
+    pub(crate) async fn run<F>(&mut self, name: &'static str, op: F) -> io::Result<Outcome>
+    where
+        F: FnOnce(&mut T, &mut Buf) -> Outcome + Send + 'static,
+    {
+        poll_fn(|cx| self.poll_drain(cx)).await?;
+        self.start(name, op);
+        let outcome = poll_fn(|cx| self.poll_idle(cx)).await;
+        Ok(outcome.expect("the operation just started is in flight"))
+    }
+
+    /// Waits for the operation in flight and returns any pending write error: what a flush of a
+    /// file means, since a finished write is in the kernel already.
+    pub(crate) fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_idle(cx));
+        Poll::Ready(self.take_write_error())
+    }
+
+    /// Reads into `dst`: from the unread bytes of an earlier read if there are any, otherwise
+    /// by one read of up to `dst.len()` bytes (at most `MAX_BUF`) on the pool.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>>
+    where
+        T: Read,
+    {
+        if dst.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            if let Some(Outcome::Read(result)) = ready!(self.poll_idle(cx)) {
+                // Also the read of a dropped future: its bytes are this reader's now.
+                return Poll::Ready(result.map(|()| self.parked().buf.copy_to(dst)));
+            }
+            self.take_write_error()?;
+            let buf = &mut self.parked().buf;
+            if buf.unread() > 0 {
+                return Poll::Ready(Ok(buf.copy_to(dst)));
+            }
+            let len = dst.len();
+            self.start("read", move |io, buf| Outcome::Read(buf.read_from(io, len)));
+        }
+    }
+
+    /// Takes up to `MAX_BUF` bytes of `src` and starts writing them; done once they are queued.
+    /// The caller makes sure no unread bytes are left (a file seeks back over them first).
+    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>>
+    where
+        T: Write,
+    {
+        if src.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(self.poll_idle(cx));
+        self.take_write_error()?;
+        let n = self.parked().buf.copy_from(src);
+        self.start("write", |io, buf| Outcome::Wrote(buf.write_to(io)));
+        Poll::Ready(Ok(n))
+    }
+
+    /// Waits for the writes in flight, then flushes the value itself on the pool (stdout's
+    /// line buffer).
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>
+    where
+        T: Write,
+    {
+        loop {
+            if let Some(Outcome::Flushed(result)) = ready!(self.poll_idle(cx)) {
+                return Poll::Ready(result);
+            }
+            self.take_write_error()?;
+            self.start("flush", |io, _| Outcome::Flushed(io.flush()));
+        }
+    }
+
+    /// The parked value, once nothing is in flight (the caller has waited for it).
+    pub(crate) fn into_parked(mut self) -> Parked<T> {
+        match mem::replace(&mut self.state, State::Moving) {
+            State::Idle(parked) => parked,
+            _ => unreachable!("an operation is in flight"),
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for Unblocked<T> {
+    fn drop(&mut self) {
+        if let State::Busy(InFlight { job, owner }) = mem::replace(&mut self.state, State::Moving) {
+            // The closure drops the job when it has run (module docs). If it already has, this
+            // `owner` is the last one, and the job is dropped here, with its result.
+            let _ = owner.set(job);
+        }
+    }
+}
+
+/// Writes all of `src` to `writer`; for the inherent `write_all` of the types built on this.
+pub(crate) async fn write_all<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    mut src: &[u8],
+) -> io::Result<()> {
+    while !src.is_empty() {
+        match poll_fn(|cx| Pin::new(&mut *writer).poll_write(cx, src)).await? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => src = &src[n..],
+        }
+    }
+    Ok(())
+}
