@@ -32,14 +32,15 @@ pub use minireactor_executor::{
 };
 pub use minireactor_reactor::time;
 
-/// Awaitable file descriptors.
+/// Awaitable file descriptors, and the standard streams.
 pub mod io {
+    pub use minireactor_io::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
     pub use minireactor_io::{
         devone, AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
     };
 }
 
-pub use minireactor_io::{net, signal};
+pub use minireactor_io::{fs, net, signal};
 
 /// Tasks: handles, ids, sets, and the cooperative budget.
 pub mod task {

@@ -132,3 +132,133 @@ fn signal_during_a_blocking_wait_does_not_break_the_runtime() {
     });
     sender.join().unwrap();
 }
+
+// ----- the paused clock -----
+
+/// The wall clock barely moves while an hour passes on the paused one.
+#[test]
+fn a_one_hour_sleep_completes_at_once_under_pause_and_exactly_on_time() {
+    let wall = Instant::now();
+    minireactor::block_on(async {
+        minireactor::time::pause();
+        let start = minireactor::time::now();
+        sleep(Duration::from_secs(3600)).await;
+        assert_eq!(minireactor::time::now() - start, Duration::from_secs(3600));
+    });
+    assert!(wall.elapsed() < Duration::from_secs(30), "it slept for real");
+}
+
+#[test]
+fn timers_fire_in_deadline_order_to_the_nanosecond_under_pause() {
+    minireactor::block_on(async {
+        minireactor::time::pause();
+        let start = minireactor::time::now();
+        let fired = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        // Deadlines out of order, some a nanosecond apart.
+        let offsets = [5_000_000_003u64, 7, 5_000_000_001, 1_000, 5_000_000_002, 3_600_000_000_000];
+        let tasks: Vec<_> = offsets
+            .iter()
+            .map(|&nanos| {
+                let fired = fired.clone();
+                minireactor::spawn(async move {
+                    sleep_until(start + Duration::from_nanos(nanos)).await;
+                    let late = minireactor::time::now() - (start + Duration::from_nanos(nanos));
+                    fired.borrow_mut().push((nanos, late));
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let fired = fired.borrow();
+        let mut sorted = offsets;
+        sorted.sort_unstable();
+        assert_eq!(fired.iter().map(|&(n, _)| n).collect::<Vec<_>>(), sorted);
+        assert!(fired.iter().all(|&(_, late)| late.is_zero()), "{fired:?}");
+    });
+}
+
+#[test]
+fn advance_fires_what_became_due_and_nothing_else() {
+    minireactor::block_on(async {
+        minireactor::time::pause();
+        let early = minireactor::spawn(sleep(Duration::from_millis(10)));
+        let late = minireactor::spawn(sleep(Duration::from_millis(30)));
+        minireactor::yield_now().await; // Both register their timers.
+        minireactor::time::advance(Duration::from_millis(20)).await;
+        assert!(early.is_finished());
+        assert!(!late.is_finished());
+        late.abort();
+    });
+}
+
+/// After ten periods without polling, what each behaviour delivers next, on the paused clock.
+fn ticks_after_a_stall(behavior: MissedTickBehavior) -> Vec<Duration> {
+    minireactor::block_on(async move {
+        minireactor::time::pause();
+        let period = Duration::from_millis(10);
+        let start = minireactor::time::now();
+        let mut ticker = interval(period);
+        ticker.set_missed_tick_behavior(behavior);
+        assert_eq!(ticker.tick().await, start);
+        minireactor::time::advance(period * 10 + Duration::from_millis(5)).await;
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            seen.push(ticker.tick().await - start);
+        }
+        seen
+    })
+}
+
+#[test]
+fn interval_burst_delay_and_skip_after_ten_missed_periods() {
+    let ms = |n: u64| Duration::from_millis(n);
+    // Burst: every missed tick, at once, then on schedule again.
+    assert_eq!(
+        ticks_after_a_stall(MissedTickBehavior::Burst),
+        (1..=12).map(|n| ms(10 * n)).collect::<Vec<_>>()
+    );
+    // Delay: the late tick (reported at its schedule), then a new schedule from when it fired.
+    assert_eq!(
+        ticks_after_a_stall(MissedTickBehavior::Delay),
+        [ms(10)]
+            .into_iter()
+            .chain((1..=11).map(|n| ms(105 + 10 * n)))
+            .collect::<Vec<_>>()
+    );
+    // Skip: the late tick, then the next one on the original schedule.
+    assert_eq!(
+        ticks_after_a_stall(MissedTickBehavior::Skip),
+        [ms(10)]
+            .into_iter()
+            .chain((11..=21).map(|n| ms(10 * n)))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn advance_without_pause_is_a_clear_panic() {
+    let payload = std::panic::catch_unwind(|| {
+        minireactor::block_on(minireactor::time::advance(Duration::from_secs(1)))
+    })
+    .expect_err("the clock is not paused");
+    let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(message.contains("time::pause()"), "{message}");
+}
+
+#[test]
+fn timeout_at_and_interval_as_a_stream() {
+    use futures_core::Stream;
+    minireactor::block_on(async {
+        minireactor::time::pause();
+        let start = minireactor::time::now();
+        let deadline = start + Duration::from_secs(5);
+        let slow = minireactor::time::timeout_at(deadline, sleep(Duration::from_secs(60)));
+        assert_eq!(slow.deadline(), deadline);
+        assert!(slow.await.is_err());
+        assert_eq!(minireactor::time::now(), deadline);
+        let mut ticks = std::pin::pin!(interval(Duration::from_secs(1)));
+        let first = std::future::poll_fn(|cx| ticks.as_mut().poll_next(cx)).await;
+        assert_eq!(first, Some(deadline));
+    });
+}

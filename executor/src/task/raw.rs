@@ -244,7 +244,7 @@ unsafe fn finish<F: Future>(task: &RawTask<F>, mut result: Result<F::Output, Joi
         }
     } else if let Some(payload) = {
         // SAFETY: runtime's thread, and the stage was just written, so it is not borrowed.
-        unsafe { drop_result::<F>(NonNull::from(head)) }
+        unsafe { drop_stage_result(task) }
     } {
         tracing::error!(
             task.id = %head.id,
@@ -272,9 +272,17 @@ unsafe fn take_result<F: Future>(header: NonNull<Header>, dst: *mut ()) {
 }
 
 unsafe fn drop_result<F: Future>(header: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
-    // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
-    let task = unsafe { raw::<F>(header) };
-    // SAFETY: runtime's thread, not during a poll of this task.
+    // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`; the caller's contract is
+    // `drop_stage_result`'s.
+    unsafe { drop_stage_result(raw::<F>(header)) }
+}
+
+/// Drops the result if the stage holds one; returns the panic of its destructor, if any.
+///
+/// # Safety
+/// On the runtime's thread, with the stage not borrowed.
+unsafe fn drop_stage_result<F: Future>(task: &RawTask<F>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: the caller's contract.
     let stage = unsafe { &mut *task.stage.get() };
     if !matches!(stage, Stage::Finished(_)) {
         return None;
@@ -380,7 +388,7 @@ impl TaskRef {
         }
         header.update_state(|state| state.abort_requested = true);
         if !state.polling {
-            schedule(header);
+            schedule(self.0);
         }
     }
 
@@ -442,19 +450,22 @@ unsafe fn release(header: NonNull<Header>) {
 
 /// Queues the task: on the runtime's thread while it runs, a push to the local run queue (no
 /// lock, no atomic read-modify-write); anywhere else, a push to the locked remote queue.
-fn schedule(header: &Header) {
+///
+/// `task` must be the pointer the task was allocated with (or a copy): a pointer derived from a
+/// `&Header` would carry the provenance of the header alone, not of the whole block.
+fn schedule(task: NonNull<Header>) {
+    // SAFETY: the caller holds a reference to the task (a waker or a `TaskRef`).
+    let header = unsafe { task.as_ref() };
     let local = context::with_running(&header.shared, |scheduler| {
         if !header.queued_locally.get() {
             header.queued_locally.set(true);
             increment(header);
-            scheduler.push_local(TaskRef(NonNull::from(header)));
+            scheduler.push_local(TaskRef(task));
         }
     });
     if local.is_none() && !header.queued_remotely.swap(true, Ordering::AcqRel) {
         increment(header);
-        header
-            .shared
-            .push_remote(Some(TaskRef(NonNull::from(header))));
+        header.shared.push_remote(Some(TaskRef(task)));
     }
 }
 
@@ -477,8 +488,8 @@ unsafe fn waker_wake(data: *const ()) {
 }
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
-    // SAFETY: as in `waker_clone`.
-    schedule(unsafe { &*data.cast::<Header>() });
+    // SAFETY: as in `waker_clone`; the data pointer is the task's own, never null.
+    schedule(unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) });
 }
 
 unsafe fn waker_drop(data: *const ()) {
