@@ -3,11 +3,9 @@
 //! turns this thread's reactor can drive it.
 //!
 //! Reading order: `sys` (the raw syscalls), then [`AsyncFd`] (the edge-trigger contract is in its
-//! module documentation), then [`net`] (sockets), [`signal`] and
-//! [`devone`] (the character device).
+//! module documentation), then [`net`] (sockets) and [`signal`].
 
 mod async_fd;
-pub mod devone;
 pub mod net;
 pub mod signal;
 mod sys;
