@@ -35,11 +35,13 @@ pub use minireactor_reactor::time;
 /// Awaitable file descriptors.
 pub mod io {
     pub use minireactor_io::{
-        devone, AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
+        AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
     };
 }
 
 pub use minireactor_io::{net, signal};
+
+pub use minireactor_devone as devone;
 
 /// Tasks: handles, ids, sets, and the cooperative budget.
 pub mod task {

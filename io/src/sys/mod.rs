@@ -3,10 +3,8 @@
 //! justification are at the call, through the reactor's `syscall!`, and every fd created is
 //! owned as an `OwnedFd` at once.
 
-mod ioctl;
 mod signal;
 mod socket;
 
-pub(crate) use ioctl::{ioc, ioctl_with};
 pub(crate) use signal::{eventfd_notify_from_signal_handler, install_signal_handler};
 pub(crate) use socket::*;
