@@ -9,6 +9,7 @@
 mod async_fd;
 pub mod devone;
 pub mod net;
+pub mod process;
 pub mod signal;
 mod sys;
 
