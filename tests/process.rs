@@ -124,6 +124,40 @@ fn core_a_dropped_child_keeps_running_and_is_reaped_when_it_exits() {
     });
 }
 
+/// An orphan that exits while nothing turns the reactor is still reaped: its thread takes a
+/// last look at its orphans when it exits.
+#[test]
+fn core_orphans_that_exited_are_reaped_when_their_thread_exits() {
+    let pid = std::thread::spawn(|| {
+        minireactor::block_on(async {
+            let mut child = Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let pid = child.id().unwrap();
+            drop(child.stdin.take());
+            drop(child); // Not exited yet (or just): orphaned, or reaped right here.
+                         // Block the thread, so the reactor cannot reap it, until cat has exited.
+            let limit = std::time::Instant::now() + WATCHDOG;
+            while !util::is_our_zombie(pid) && util::process_exists(pid) {
+                assert!(
+                    std::time::Instant::now() < limit,
+                    "watchdog: cat did not exit"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            pid
+        })
+    })
+    .join()
+    .unwrap();
+    assert!(
+        !util::process_exists(pid),
+        "the exited orphan was left a zombie"
+    );
+}
+
 #[test]
 fn core_a_thousand_children_leave_no_zombie() {
     const BATCHES: usize = 10;

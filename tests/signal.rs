@@ -184,11 +184,22 @@ fn child_chains_to_the_previous_handlers() {
         as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
         as libc::sighandler_t;
     util::install_handler(libc::SIGUSR1, plain, 0);
-    util::install_handler(libc::SIGUSR2, with_siginfo, libc::SA_SIGINFO);
+    util::install_handler(
+        libc::SIGUSR2,
+        with_siginfo,
+        libc::SA_SIGINFO | libc::SA_RESTART,
+    );
 
     run_with_watchdog(WATCHDOG, async {
         let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
         let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
+        // Whether blocking calls restart after the signal stays the replaced handler's choice.
+        let restarts = |signal| util::signal_action(signal).sa_flags & libc::SA_RESTART != 0;
+        assert!(!restarts(libc::SIGUSR1), "SIGUSR1's handler wanted EINTR");
+        assert!(
+            restarts(libc::SIGUSR2),
+            "SIGUSR2's handler wanted SA_RESTART"
+        );
         util::raise_on_this_thread(libc::SIGUSR1);
         util::raise_on_this_thread(libc::SIGUSR2);
         // raise returns after the handlers ran: ours, then the chained one.
@@ -290,4 +301,33 @@ async fn listen_on_two_threads(kind: SignalKind) {
         "restored while a listener still exists"
     );
     drop(here);
+}
+
+#[test]
+fn a_listener_inherited_across_fork_ends() {
+    let child = util::run_ignored_test_in_child(
+        "child_forks_with_a_listener",
+        &[(CHILD_ENV, "fork")],
+        WATCHDOG,
+    );
+    assert!(
+        child.status.success(),
+        "child failed:\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
+#[test]
+#[ignore = "entry point of the child process of a_listener_inherited_across_fork_ends"]
+fn child_forks_with_a_listener() {
+    assert!(
+        std::env::var_os(CHILD_ENV).is_some(),
+        "run by the parent test only"
+    );
+    let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
+    let code = util::fork_and_wait(move || {
+        let ended = minireactor::block_on(timeout(WATCHDOG, usr2.recv()));
+        i32::from(!matches!(ended, Ok(None)))
+    });
+    assert_eq!(code, 0, "the inherited listener did not end with None");
 }

@@ -264,14 +264,19 @@ pub fn raise_on_this_thread(signal: libc::c_int) {
     assert_eq!(rc, 0);
 }
 
-/// The handler address (or `SIG_DFL`/`SIG_IGN`) currently installed for `signal`.
-pub fn signal_disposition(signal: libc::c_int) -> libc::sighandler_t {
+/// The disposition currently installed for `signal`.
+pub fn signal_action(signal: libc::c_int) -> libc::sigaction {
     // SAFETY: sigaction is plain data; zeroed is a valid value for the kernel to overwrite.
     let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: a null new action only queries; `current` is a valid out-pointer.
     let rc = unsafe { libc::sigaction(signal, std::ptr::null(), &mut current) };
     assert_eq!(rc, 0, "sigaction: {}", io::Error::last_os_error());
-    current.sa_sigaction
+    current
+}
+
+/// The handler address (or `SIG_DFL`/`SIG_IGN`) currently installed for `signal`.
+pub fn signal_disposition(signal: libc::c_int) -> libc::sighandler_t {
+    signal_action(signal).sa_sigaction
 }
 
 /// Installs `handler` (an `extern "C"` function's address) for `signal`, with `flags`.
@@ -367,4 +372,28 @@ pub fn pidfd_supported() -> bool {
     // SAFETY: the fd was just returned to us and nothing else owns it.
     drop(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) });
     true
+}
+
+/// Forks; the child runs `child` and exits with its return value at once (`_exit`: no atexit
+/// handlers, no unwinding into the parent's test harness). Returns the child's exit code.
+/// Fork only from a process with no other busy thread (a re-executed test), so that no lock is
+/// held across the fork.
+pub fn fork_and_wait(child: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child only runs `child` and then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
+        // SAFETY: _exit has no preconditions.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer; `pid` is our child.
+    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(rc, pid, "waitpid: {}", io::Error::last_os_error());
+    assert!(
+        libc::WIFEXITED(status),
+        "the forked child died: {status:#x}"
+    );
+    libc::WEXITSTATUS(status)
 }

@@ -28,8 +28,9 @@
 //!
 //! # Mechanism
 //!
-//! The first listener for a signal installs our handler (`sigaction` with `SA_SIGINFO`,
-//! `SA_RESTART` and `SA_ONSTACK`), remembering the disposition it replaced; the last one puts
+//! The first listener for a signal installs our handler (`sigaction` with `SA_SIGINFO` and
+//! `SA_ONSTACK`, and `SA_RESTART` unless a handler it replaces chose otherwise), remembering
+//! the disposition it replaced; the last one puts
 //! it back (`registry`, serialised by a `Mutex`). The handler is async-signal-safe: it numbers
 //! the delivery and records its sender in a lock-free ring of recent deliveries (`ring`),
 //! writes 1 to the signal's eventfd, calls the previous handler, and restores `errno`

@@ -254,7 +254,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn concurrent_writers_never_tear_a_record_or_lose_a_count() {
         const WRITERS: u64 = 4;
-        const EACH: u64 = 20_000;
+        const EACH: u64 = 5_000;
         let ring = Ring::new();
         let mut next = 0;
         let mut seen = 0;
@@ -268,6 +268,7 @@ mod tests {
                         ring.record(Record {
                             sender: Some((pid, pid as u32 ^ 0x5555)),
                         });
+                        std::thread::yield_now(); // Lets the reader in between records.
                     }
                 });
             }

@@ -16,17 +16,25 @@ pub(crate) type SigInfoHandler =
 pub(crate) struct SignalAction(libc::sigaction);
 
 impl SignalAction {
-    /// `handler`, with `SA_SIGINFO` (to learn the sender), `SA_RESTART` (so the interrupted
-    /// syscalls of the rest of the program resume), `SA_ONSTACK` (a thread's alternate stack, if
-    /// it set one, is used: the handler may run on any thread, e.g. one near a stack overflow),
-    /// and `replaced`'s mask and `SA_NOCLDSTOP`, so a handler we chain to runs with the mask it
-    /// asked for and sees no child-stop notifications it opted out of.
+    /// `handler`, with `SA_SIGINFO` (to learn the sender) and `SA_ONSTACK` (a thread's
+    /// alternate stack, if it set one, is used: the handler may run on any thread, e.g. one near
+    /// a stack overflow), and what the handler it replaces chose: its mask and `SA_NOCLDSTOP`,
+    /// so that a handler we chain to runs as it asked to, and its `SA_RESTART` choice, so that a
+    /// program whose handler interrupts blocking calls (`EINTR`) keeps that behaviour. In place
+    /// of `SIG_DFL` or `SIG_IGN`, `SA_RESTART` is set: the rest of the program's blocking calls
+    /// resume after our handler, as they would have without the signal.
     pub(crate) fn chaining(handler: SigInfoHandler, replaced: &SignalAction) -> SignalAction {
+        let replaced_is_a_handler = !matches!(replaced.handler(), libc::SIG_DFL | libc::SIG_IGN);
+        let restart = if replaced_is_a_handler {
+            replaced.0.sa_flags & libc::SA_RESTART
+        } else {
+            libc::SA_RESTART
+        };
         let mut action = replaced.0;
         action.sa_sigaction = handler as usize;
         action.sa_flags = libc::SA_SIGINFO
-            | libc::SA_RESTART
             | libc::SA_ONSTACK
+            | restart
             | (replaced.0.sa_flags & libc::SA_NOCLDSTOP);
         SignalAction(action)
     }
