@@ -39,7 +39,7 @@ pub mod io {
     };
 }
 
-pub use minireactor_io::{net, signal};
+pub use minireactor_io::{net, process, signal};
 
 pub use minireactor_devone as devone;
 

@@ -9,6 +9,7 @@
 mod async_fd;
 pub mod fs;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod stdio;
 mod sys;
