@@ -36,11 +36,13 @@ pub use minireactor_reactor::time;
 pub mod io {
     pub use minireactor_io::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
     pub use minireactor_io::{
-        devone, AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
+        AsyncFd, AsyncFdReadyGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
     };
 }
 
-pub use minireactor_io::{fs, net, signal};
+pub use minireactor_io::{fs, net, process, signal};
+
+pub use minireactor_devone as devone;
 
 /// Tasks: handles, ids, sets, and the cooperative budget.
 pub mod task {

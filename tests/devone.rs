@@ -7,7 +7,7 @@ mod util;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use minireactor::io::devone::Devone;
+use minireactor::devone::Devone;
 use minireactor::time::{sleep, timeout};
 use util::run_with_watchdog;
 
@@ -35,7 +35,10 @@ fn an_unpollable_file_falls_back_to_always_ready() {
         assert_eq!(dev.read(&mut buf).await.unwrap(), 8);
         assert_eq!(buf, [0xff; 8]);
         // Not the devone driver: its ioctls are unknown to a regular file.
-        assert_eq!(dev.value().unwrap_err().raw_os_error(), Some(libc::ENOTTY));
+        assert_eq!(
+            dev.value().await.unwrap_err().raw_os_error(),
+            Some(libc::ENOTTY)
+        );
     });
     std::fs::remove_file(&path).unwrap();
 }
@@ -60,6 +63,9 @@ fn awaiting_a_silent_device_does_not_block_the_runtime() {
         ticker
             .await
             .expect("timers kept running while the read waited");
-        assert_eq!(dev.value().unwrap_err().raw_os_error(), Some(libc::ENOTTY));
+        assert_eq!(
+            dev.value().await.unwrap_err().raw_os_error(),
+            Some(libc::ENOTTY)
+        );
     });
 }

@@ -123,32 +123,47 @@ fi
 run_checks devone-vmtest /devone-vmtest
 
 # Phase 2: the runtime's example, if run.sh found and packed it.  Run with
-# the book's always-ready device, with a timer behind it, and with the
-# timer but no poll method (the always-ready fallback).  Each run logs its
+# the book's always-ready device, with a timer behind it, with the timer
+# but no poll method (the always-ready fallback), and as ymgyt's blocking
+# driver (every read sleeps 1 s, poll always says ready).  Each run logs its
 # steps; it passes on exit status 0 with its last step, "done", logged, and
-# with epoll used exactly when the driver has a poll method.
+# with epoll used exactly when the driver has a poll method; the blocking
+# run must also have moved the device to the blocking pool at its first
+# read, with exactly one warning, and the other runs must warn of nothing.
 if [ -x /devone-example ]; then
-	for run in 0:1 200:1 200:0; do
-		latency=${run%:*}
-		pollable=${run#*:}
+	# latency_ms:pollable:read_delay_ms:poll_always_ready
+	for run in 0:1:0:0 200:1:0:0 200:0:0:0 0:1:1000:1; do
+		# Split at the colons (the positional parameters are free here).
+		IFS=:
+		set -- $run
+		unset IFS
+		latency=$1 pollable=$2 delay=$3 always_ready=$4
 		name=example_devone_latency_$latency
 		[ "$pollable" = 1 ] || name=${name}_nopoll
+		[ "$delay" = 0 ] || name=example_devone_blocking_driver
 		want_pollable=true
 		[ "$pollable" = 1 ] || want_pollable=false
 		echo "$latency" >$params/latency_ms
 		echo "$pollable" >$params/pollable
-		echo 0 >$params/read_delay_ms
-		echo 0 >$params/poll_always_ready
+		echo "$delay" >$params/read_delay_ms
+		echo "$always_ready" >$params/poll_always_ready
 		out=/tmp/$name.out
 		NO_COLOR=1 RUST_LOG=info timeout 60 /devone-example >"$out" 2>&1
 		rc=$?
 		cat "$out"
+		warnings=$(grep -c ' WARN ' "$out")
+		want_warnings=0
+		[ "$delay" = 0 ] || want_warnings=1
 		if [ "$rc" -ne 0 ]; then
 			fail "$name" "exit status $rc"
 		elif ! tail -n 1 "$out" | grep -q ' INFO devone: done$'; then
 			fail "$name" "its output does not end with the \"done\" step"
 		elif ! grep -q "opened .*pollable=$want_pollable" "$out"; then
 			fail "$name" "did not log opening with pollable=$want_pollable"
+		elif [ "$delay" != 0 ] && ! grep -q 'read 8 bytes .*offloaded=true' "$out"; then
+			fail "$name" "the first slow read did not move the device to the blocking pool"
+		elif [ "$warnings" -ne "$want_warnings" ]; then
+			fail "$name" "$warnings warnings logged, wanted $want_warnings"
 		else
 			pass "$name"
 		fi

@@ -3,13 +3,13 @@
 //! turns this thread's reactor can drive it.
 //!
 //! Reading order: `sys` (the raw syscalls), then [`AsyncFd`] (the edge-trigger contract is in its
-//! module documentation), then [`net`] (sockets), [`signal`] and
-//! [`devone`] (the character device).
+//! module documentation), then [`net`] (sockets) and [`signal`]; [`fs`] and [`stdio`] are what
+//! cannot be epolled, run on the blocking pool.
 
 mod async_fd;
-pub mod devone;
 pub mod fs;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod stdio;
 mod sys;

@@ -256,3 +256,144 @@ pub fn send_with_fd(fd: std::os::fd::RawFd, data: &[u8], passed: std::os::fd::Ra
         io::Error::last_os_error()
     );
 }
+
+/// Sends `signal` to the calling thread (`raise`), which runs the handler before returning.
+pub fn raise_on_this_thread(signal: libc::c_int) {
+    // SAFETY: raise has no preconditions.
+    let rc = unsafe { libc::raise(signal) };
+    assert_eq!(rc, 0);
+}
+
+/// The disposition currently installed for `signal`.
+pub fn signal_action(signal: libc::c_int) -> libc::sigaction {
+    // SAFETY: sigaction is plain data; zeroed is a valid value for the kernel to overwrite.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only queries; `current` is a valid out-pointer.
+    let rc = unsafe { libc::sigaction(signal, std::ptr::null(), &mut current) };
+    assert_eq!(rc, 0, "sigaction: {}", io::Error::last_os_error());
+    current
+}
+
+/// The handler address (or `SIG_DFL`/`SIG_IGN`) currently installed for `signal`.
+pub fn signal_disposition(signal: libc::c_int) -> libc::sighandler_t {
+    signal_action(signal).sa_sigaction
+}
+
+/// Installs `handler` (an `extern "C"` function's address) for `signal`, with `flags`.
+pub fn install_handler(signal: libc::c_int, handler: libc::sighandler_t, flags: libc::c_int) {
+    // SAFETY: sigaction is plain data; zeroed means an empty mask.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler;
+    action.sa_flags = flags;
+    // SAFETY: `action` is fully initialised and the old-action pointer may be null.
+    let rc = unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) };
+    assert_eq!(rc, 0, "sigaction: {}", io::Error::last_os_error());
+}
+
+/// Runs this test binary again with `args` and `env`, for tests that change process-wide
+/// state; kills it and fails if it runs longer than `limit` (a watchdog).
+pub fn rerun_this_binary(
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> std::process::Output {
+    use std::io::Read;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stderr.read_to_end(&mut out).unwrap();
+        out
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("watchdog: the child test run did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Runs the `#[ignore]`d test `name` of this binary in a child process with `env` set.
+pub fn run_ignored_test_in_child(
+    name: &str,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> std::process::Output {
+    rerun_this_binary(&["--ignored", "--exact", name, "--nocapture"], env, limit)
+}
+
+/// Whether process `pid` exists and is a zombie child of this process.
+pub fn is_our_zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false; // Gone: reaped.
+    };
+    // After the parenthesised command name: state, then ppid.
+    let mut fields = stat[stat.rfind(')').unwrap() + 2..].split_whitespace();
+    let state = fields.next().unwrap();
+    let ppid: u32 = fields.next().unwrap().parse().unwrap();
+    state == "Z" && ppid == std::process::id()
+}
+
+/// Whether process `pid` still exists (running, or a zombie not yet reaped).
+pub fn process_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether this kernel (and sandbox) lets us open a pidfd.
+pub fn pidfd_supported() -> bool {
+    // SAFETY: no pointers; a returned fd is closed below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the fd was just returned to us and nothing else owns it.
+    drop(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) });
+    true
+}
+
+/// Forks; the child runs `child` and exits with its return value at once (`_exit`: no atexit
+/// handlers, no unwinding into the parent's test harness). Returns the child's exit code.
+/// Fork only from a process with no other busy thread (a re-executed test), so that no lock is
+/// held across the fork.
+pub fn fork_and_wait(child: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child only runs `child` and then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
+        // SAFETY: _exit has no preconditions.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer; `pid` is our child.
+    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(rc, pid, "waitpid: {}", io::Error::last_os_error());
+    assert!(
+        libc::WIFEXITED(status),
+        "the forked child died: {status:#x}"
+    );
+    libc::WEXITSTATUS(status)
+}

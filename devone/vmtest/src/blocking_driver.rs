@@ -44,17 +44,21 @@ const SIGNAL: libc::c_int = libc::SIGUSR1;
 
 /// Sets every parameter the driver reads at open (pollable stays on: a
 /// lying poll needs a poll method).
-fn blocking_params(latency_ms: u32, read_delay_ms: u32, poll_always_ready: bool) -> CheckResult {
+pub(crate) fn blocking_params(
+    latency_ms: u32,
+    read_delay_ms: u32,
+    poll_always_ready: bool,
+) -> CheckResult {
     params(latency_ms, true)?;
     sys::set_blocking_params(read_delay_ms, poll_always_ready).ctx("set blocking-driver parameters")
 }
 
-fn ms(d: Duration) -> u32 {
+pub(crate) fn ms(d: Duration) -> u32 {
     d.as_millis() as u32
 }
 
 /// Asserts that `elapsed` is about `want`, by the [`DELAY_LATE`] window.
-fn ensure_about(elapsed: Duration, want: Duration, what: &str) -> CheckResult {
+pub(crate) fn ensure_about(elapsed: Duration, want: Duration, what: &str) -> CheckResult {
     ensure!(
         elapsed + EARLY >= want && elapsed <= want + DELAY_LATE,
         "{what} after {elapsed:?}, wanted about {want:?}"

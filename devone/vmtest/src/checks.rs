@@ -11,11 +11,12 @@ use std::rc::Rc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use minireactor::io::devone::Devone;
+use minireactor::devone::ioctl::{encode, Direction, IoctlCmd, IOC_MAGIC};
+use minireactor::devone::Devone;
 use minireactor::io::{AsyncFd, Interest};
 use minireactor::time::{sleep, timeout};
 
-use crate::sys::{self, ioc, DEVICE_PATH, IOC_MAGIC};
+use crate::sys::{self, DEVICE_PATH};
 
 /// What a check returns: `Err` carries the reason it failed.
 pub type CheckResult = Result<(), String>;
@@ -205,9 +206,9 @@ fn opens_keep_separate_values() -> CheckResult {
 fn unknown_ioctl_is_enotty() -> CheckResult {
     params(0, true)?;
     let f = sys::open_device(false).ctx("open")?;
-    let mut cmd = sys::IoctlCmd::default();
+    let mut cmd = IoctlCmd::default();
     // Our magic, an unused number.
-    let unused = ioc::encode(ioc::NONE, IOC_MAGIC, 99, 0);
+    let unused = encode(Direction::None, IOC_MAGIC, 99, 0);
     expect_errno(
         sys::ioctl(&f, unused, &mut cmd),
         libc::ENOTTY,
@@ -224,9 +225,9 @@ fn unknown_ioctl_is_enotty() -> CheckResult {
 fn ioctl_wrong_size_is_einval() -> CheckResult {
     params(0, true)?;
     let f = sys::open_device(false).ctx("open")?;
-    let mut cmd = sys::IoctlCmd::default();
+    let mut cmd = IoctlCmd::default();
     // VALGET's type and number, but claiming a 4-byte argument.
-    let short_get = ioc::encode(ioc::READ, IOC_MAGIC, 2, 4);
+    let short_get = encode(Direction::Read, IOC_MAGIC, 2, 4);
     expect_errno(
         sys::ioctl(&f, short_get, &mut cmd),
         libc::EINVAL,
@@ -480,7 +481,7 @@ fn module_refcount_is_zero() -> CheckResult {
 /// The watchdog of each async check, and of each single wait in one.
 const ASYNC_WATCHDOG: Duration = Duration::from_secs(5);
 /// "Resolves at once": well short of one latency.
-const AT_ONCE: Duration = Duration::from_millis(50);
+pub(crate) const AT_ONCE: Duration = Duration::from_millis(50);
 /// A readiness that is due after one [`LATENCY`] must be seen in the window
 /// `ASYNC_EARLIEST..=ASYNC_LATEST`: no earlier than the driver's timer can
 /// fire (one jiffy early at most), nor so late that the runtime slept
@@ -491,7 +492,7 @@ const ASYNC_LATEST: Duration = Duration::from_millis(400);
 
 /// Runs `check` on a new runtime, failing it if it takes over
 /// [`ASYNC_WATCHDOG`].
-fn run_async(check: impl Future<Output = CheckResult>) -> CheckResult {
+pub(crate) fn run_async(check: impl Future<Output = CheckResult>) -> CheckResult {
     minireactor::block_on(async {
         match timeout(ASYNC_WATCHDOG, check).await {
             Ok(result) => result,
@@ -504,14 +505,14 @@ fn run_async(check: impl Future<Output = CheckResult>) -> CheckResult {
 
 /// Awaits `fut` for at most [`ASYNC_WATCHDOG`]; `what` names the wait in
 /// the failure.
-async fn within<F: Future>(what: &str, fut: F) -> Result<F::Output, String> {
+pub(crate) async fn within<F: Future>(what: &str, fut: F) -> Result<F::Output, String> {
     timeout(ASYNC_WATCHDOG, fut)
         .await
         .map_err(|_| format!("{what}: not done within {ASYNC_WATCHDOG:?}"))
 }
 
 /// Asserts that `elapsed` is about one [`LATENCY`], by the async window.
-fn ensure_async_latency(elapsed: Duration, what: &str) -> CheckResult {
+pub(crate) fn ensure_async_latency(elapsed: Duration, what: &str) -> CheckResult {
     ensure!(
         (ASYNC_EARLIEST..=ASYNC_LATEST).contains(&elapsed),
         "{what} after {elapsed:?}, wanted {ASYNC_EARLIEST:?}..={ASYNC_LATEST:?}"
@@ -520,7 +521,7 @@ fn ensure_async_latency(elapsed: Duration, what: &str) -> CheckResult {
 }
 
 /// `Devone::read` of `n` bytes, which must all be returned.
-async fn devone_read_n(dev: &Devone, n: usize) -> Result<Vec<u8>, String> {
+pub(crate) async fn devone_read_n(dev: &Devone, n: usize) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; n];
     let got = within("Devone::read", dev.read(&mut buf))
         .await?
@@ -563,10 +564,10 @@ fn async_latency0_devone_read_write_value() -> CheckResult {
         ensure!(n == 1, "write returned {n}, wanted 1");
         let buf = devone_read_n(&dev, 8).await?;
         ensure!(buf == *b"AAAAAAAA", "read {buf:02x?} after writing 'A'");
-        let v = dev.value().ctx("value")?;
+        let v = dev.value().await.ctx("value")?;
         ensure!(v == b'A', "value() {v:#x} after writing 'A'");
-        dev.set_value(0x5a).ctx("set_value")?;
-        let v = dev.value().ctx("value")?;
+        dev.set_value(0x5a).await.ctx("set_value")?;
+        let v = dev.value().await.ctx("value")?;
         ensure!(v == 0x5a, "value() {v:#x} after set_value(0x5a)");
         let buf = devone_read_n(&dev, 3).await?;
         ensure!(buf == [0x5a; 3], "read {buf:02x?} after set_value(0x5a)");
@@ -618,12 +619,15 @@ fn async_latency0_opens_keep_separate_values() -> CheckResult {
         let a = Devone::open(DEVICE_PATH).ctx("Devone::open a")?;
         let b = Devone::open(DEVICE_PATH).ctx("Devone::open b")?;
         within("write a", a.write(b"x")).await?.ctx("write a")?;
-        b.set_value(0x11).ctx("set_value b")?;
+        b.set_value(0x11).await.ctx("set_value b")?;
         let got_a = devone_read_n(&a, 2).await?;
         ensure!(got_a == *b"xx", "a read {got_a:02x?}, wanted xx");
         let got_b = devone_read_n(&b, 2).await?;
         ensure!(got_b == [0x11; 2], "b read {got_b:02x?}, wanted 11 11");
-        let (va, vb) = (a.value().ctx("value a")?, b.value().ctx("value b")?);
+        let (va, vb) = (
+            a.value().await.ctx("value a")?,
+            b.value().await.ctx("value b")?,
+        );
         ensure!(
             va == b'x' && vb == 0x11,
             "values a {va:#x}, b {vb:#x}, wanted 0x78, 0x11"
@@ -854,7 +858,7 @@ fn async_pollable0_devone_falls_back() -> CheckResult {
             .ctx("Devone::write")?;
         let buf = devone_read_n(&dev, 4).await?;
         ensure!(buf == *b"nnnn", "read {buf:02x?} after writing 'n'");
-        let v = dev.value().ctx("value")?;
+        let v = dev.value().await.ctx("value")?;
         ensure!(v == b'n', "value() {v:#x}");
         Ok(())
     })
@@ -919,7 +923,9 @@ fn async_drop_pending_read_then_rmmod() -> CheckResult {
         let mut buf = [0u8; 8];
         let early = timeout(Duration::from_millis(50), dev.read(&mut buf)).await;
         ensure!(early.is_err(), "read at latency 5000 resolved: {early:?}");
-        dev.set_value(7).ctx("set_value after a dropped read")?;
+        dev.set_value(7)
+            .await
+            .ctx("set_value after a dropped read")?;
         drop(dev);
         refcount_is(before, "after dropping the second device")?;
 

@@ -19,6 +19,7 @@
 mod checks;
 
 mod blocking_driver;
+mod offload;
 mod sys;
 
 use std::panic;
@@ -26,13 +27,17 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// How long one check may run before the process watchdog ends the
-/// program.  No check needs more than about a second; the async checks
-/// have their own, shorter, timeouts inside the runtime.
+/// program.  No check needs more than a few seconds (the longest does three
+/// reads of a second each); the async checks have their own, shorter,
+/// timeouts inside the runtime.
 const WATCHDOG_SECS: u32 = 20;
 
 /// Every check, in the order they run.
 fn all_checks() -> impl Iterator<Item = &'static checks::Check> {
-    checks::CHECKS.iter().chain(blocking_driver::CHECKS)
+    checks::CHECKS
+        .iter()
+        .chain(blocking_driver::CHECKS)
+        .chain(offload::CHECKS)
 }
 
 fn main() -> ExitCode {

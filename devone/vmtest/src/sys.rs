@@ -10,6 +10,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+use minireactor::devone::ioctl::{IoctlCmd, IOCTL_VALGET, IOCTL_VALSET};
+
 mod blocking_driver;
 pub use blocking_driver::{set_blocking_params, NoopSignalHandler, SleepingRead};
 
@@ -18,56 +20,6 @@ pub const DEVICE_PATH: &str = "/dev/devone0";
 
 /// Where the module's writable parameters appear once it is loaded.
 const PARAMS_DIR: &str = "/sys/module/devone/parameters";
-
-/// Mirror of `struct ioctl_cmd` in `devone/module/devone_ioctl.h`.
-///
-/// Only `val` is used by the driver; `reg` and `offset` are kept for the
-/// book's layout.
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
-pub struct IoctlCmd {
-    /// Unused by the driver.
-    pub reg: libc::c_uint,
-    /// Unused by the driver.
-    pub offset: libc::c_uint,
-    /// The byte that read(2) returns (0..=255).
-    pub val: libc::c_uint,
-}
-
-/// The `_IOC` encoding of `<asm-generic/ioctl.h>` (x86 uses the generic one):
-/// `dir << 30 | size << 16 | type << 8 | nr`.
-pub mod ioc {
-    /// No data is transferred (`_IOC_NONE`).
-    pub const NONE: u32 = 0;
-    /// User space writes, the driver reads (`_IOC_WRITE`).
-    pub const WRITE: u32 = 1;
-    /// The driver writes, user space reads (`_IOC_READ`).
-    pub const READ: u32 = 2;
-
-    const NR_SHIFT: u32 = 0;
-    const TYPE_SHIFT: u32 = 8;
-    const SIZE_SHIFT: u32 = 16;
-    const DIR_SHIFT: u32 = 30;
-    const SIZE_BITS: u32 = 14;
-
-    /// Builds an ioctl request number as the kernel's `_IOC()` macro does.
-    pub const fn encode(dir: u32, ty: u8, nr: u8, size: usize) -> libc::c_ulong {
-        assert!(size < (1 << SIZE_BITS), "ioctl argument too large");
-        ((dir << DIR_SHIFT)
-            | ((size as u32) << SIZE_SHIFT)
-            | ((ty as u32) << TYPE_SHIFT)
-            | ((nr as u32) << NR_SHIFT)) as libc::c_ulong
-    }
-}
-
-/// The ioctl "type" (magic) of devone, `IOC_MAGIC` in the header.
-pub const IOC_MAGIC: u8 = b'd';
-/// `_IOW('d', 1, struct ioctl_cmd)`: set the value (needs CAP_SYS_ADMIN).
-pub const IOCTL_VALSET: libc::c_ulong =
-    ioc::encode(ioc::WRITE, IOC_MAGIC, 1, mem::size_of::<IoctlCmd>());
-/// `_IOR('d', 2, struct ioctl_cmd)`: get the value.
-pub const IOCTL_VALGET: libc::c_ulong =
-    ioc::encode(ioc::READ, IOC_MAGIC, 2, mem::size_of::<IoctlCmd>());
 
 /// Turns the `-1`-and-errno convention into an `io::Result`.
 fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
@@ -307,18 +259,4 @@ extern "C" fn on_watchdog_alarm(_signal: libc::c_int) {
     // SAFETY: ends the process without running anything that is not
     // async-signal-safe.
     unsafe { libc::_exit(1) };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What a C program compiled against `devone_ioctl.h` sees (printed by
-    /// `printf("%#x", IOCTL_VALSET)`), as an independent cross-check.
-    #[test]
-    fn ioctl_numbers_match_the_c_header() {
-        assert_eq!(mem::size_of::<IoctlCmd>(), 12);
-        assert_eq!(IOCTL_VALSET, 0x400c_6401);
-        assert_eq!(IOCTL_VALGET, 0x800c_6402);
-    }
 }

@@ -3,10 +3,13 @@
 //! justification are at the call, through the reactor's `syscall!`, and every fd created is
 //! owned as an `OwnedFd` at once.
 
-mod ioctl;
+mod process;
 mod signal;
 mod socket;
 
-pub(crate) use ioctl::{ioc, ioctl_with};
-pub(crate) use signal::{eventfd_notify_from_signal_handler, install_signal_handler};
+pub(crate) use process::{kill, pidfd_open, pidfd_send_signal, try_reap_pid, try_reap_pidfd};
+pub(crate) use signal::{
+    call_signal_handler, eventfd_notify_from_signal_handler, set_signal_action, siginfo_sender,
+    signal_action, SavedErrno, SigInfoHandler, SignalAction,
+};
 pub(crate) use socket::*;
