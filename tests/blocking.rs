@@ -75,7 +75,10 @@ fn a_panicking_closure_reaches_its_joiner_as_a_panic() {
             .await
             .expect_err("the closure panicked");
         assert!(err.is_panic(), "{err}");
-        assert_eq!(err.into_panic().downcast_ref::<&str>(), Some(&"in the pool"));
+        assert_eq!(
+            err.into_panic().downcast_ref::<&str>(),
+            Some(&"in the pool")
+        );
         // The pool is still usable.
         assert_eq!(spawn_blocking(|| 3).await.unwrap(), 3);
     });
@@ -105,7 +108,11 @@ fn dropping_the_runtime_with_a_five_second_closure_running_returns_at_once() {
         "drop(runtime) waited {:?} for the closure",
         dropping.elapsed()
     );
-    assert_eq!(finished.load(Ordering::SeqCst), 0, "still running, not waited for");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "still running, not waited for"
+    );
 }
 
 #[test]

@@ -458,8 +458,16 @@ fn a_spawn_during_shutdown_is_cancelled_at_once() {
         pending_forever().await;
     });
     drop(runtime);
-    assert_eq!(finished.get(), Some(true), "the spawned task is finished (cancelled)");
-    assert_eq!(drops.get(), 0, "its future was dropped without being polled");
+    assert_eq!(
+        finished.get(),
+        Some(true),
+        "the spawned task is finished (cancelled)"
+    );
+    assert_eq!(
+        drops.get(),
+        0,
+        "its future was dropped without being polled"
+    );
 }
 
 /// Regression: a destructor that always spawns (a future whose drop spawns another like it)
@@ -486,6 +494,10 @@ fn a_destructor_that_always_spawns_does_not_hang_shutdown() {
             pending_forever().await;
         });
         drop(runtime);
-        assert!(generations.get() >= 2, "destructors ran: {}", generations.get());
+        assert!(
+            generations.get() >= 2,
+            "destructors ran: {}",
+            generations.get()
+        );
     });
 }

@@ -15,7 +15,6 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use minireactor::net::{TcpStream, UnixStream};
@@ -235,7 +234,11 @@ fn the_budget_makes_a_task_yield_every_128_operations_and_unconstrained_never() 
             }
         };
         let constrained = polls_until_done(many_due_sleeps()).await;
-        assert_eq!(constrained, 1_000usize.div_ceil(128), "one poll per budget of 128");
+        assert_eq!(
+            constrained,
+            1_000usize.div_ceil(128),
+            "one poll per budget of 128"
+        );
         let free = polls_until_done(unconstrained(many_due_sleeps())).await;
         assert_eq!(free, 1, "unconstrained code is never told to yield");
     });

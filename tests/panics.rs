@@ -74,7 +74,12 @@ fn a_task_awaiting_its_own_join_handle_gets_a_clear_panic() {
                     let _ = me.as_mut().poll(&mut Context::from_waker(Waker::noop()));
                 }))
                 .expect_err("polling its own handle panics");
-                message.set(payload.downcast::<&str>().map(|m| m.to_string()).unwrap_or_default());
+                message.set(
+                    payload
+                        .downcast::<&str>()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
+                );
                 // And awaited for real, the panic ends the task like any other.
                 let _ = me.await;
             }
@@ -85,7 +90,10 @@ fn a_task_awaiting_its_own_join_handle_gets_a_clear_panic() {
             yield_now().await;
         }
         let message = message.take();
-        assert!(message.contains("awaited its own JoinHandle"), "{message:?}");
+        assert!(
+            message.contains("awaited its own JoinHandle"),
+            "{message:?}"
+        );
         still_works().await;
     });
 }
@@ -138,12 +146,8 @@ fn a_waker_that_panics_in_a_turn_loses_no_other_wake() {
 /// Builds wakers whose `clone` or `drop` panics; `wake` does nothing.
 fn waker_panicking_in(which: &'static str) -> Waker {
     fn vtable_for(which: &str) -> &'static RawWakerVTable {
-        static CLONE: RawWakerVTable = RawWakerVTable::new(
-            |_| panic!("clone"),
-            |_| {},
-            |_| {},
-            |_| {},
-        );
+        static CLONE: RawWakerVTable =
+            RawWakerVTable::new(|_| panic!("clone"), |_| {}, |_| {}, |_| {});
         static DROP: RawWakerVTable = RawWakerVTable::new(
             |data| RawWaker::new(data, &DROP),
             |_| panic!("drop"),

@@ -105,7 +105,10 @@ fn open_fds() -> usize {
 #[test]
 #[ignore = "entry point of the child process of every_ordering_of_thread_locals_exits_cleanly"]
 fn thread_exit_child() {
-    assert!(std::env::var_os(CHILD_ENV).is_some(), "run by the parent test only");
+    assert!(
+        std::env::var_os(CHILD_ENV).is_some(),
+        "run by the parent test only"
+    );
     let baseline = open_fds();
     for order in permutations() {
         for touch_slots_first in [true, false] {
@@ -126,7 +129,10 @@ fn thread_exit_child() {
         }
     }
     assert_eq!(open_fds(), baseline, "fds leaked at thread exit");
-    println!("thread-exit child: all {} orderings done", permutations().len() * 2);
+    println!(
+        "thread-exit child: all {} orderings done",
+        permutations().len() * 2
+    );
 }
 
 #[test]

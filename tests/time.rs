@@ -145,7 +145,10 @@ fn a_one_hour_sleep_completes_at_once_under_pause_and_exactly_on_time() {
         sleep(Duration::from_secs(3600)).await;
         assert_eq!(minireactor::time::now() - start, Duration::from_secs(3600));
     });
-    assert!(wall.elapsed() < Duration::from_secs(30), "it slept for real");
+    assert!(
+        wall.elapsed() < Duration::from_secs(30),
+        "it slept for real"
+    );
 }
 
 #[test]
@@ -155,7 +158,14 @@ fn timers_fire_in_deadline_order_to_the_nanosecond_under_pause() {
         let start = minireactor::time::now();
         let fired = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         // Deadlines out of order, some a nanosecond apart.
-        let offsets = [5_000_000_003u64, 7, 5_000_000_001, 1_000, 5_000_000_002, 3_600_000_000_000];
+        let offsets = [
+            5_000_000_003u64,
+            7,
+            5_000_000_001,
+            1_000,
+            5_000_000_002,
+            3_600_000_000_000,
+        ];
         let tasks: Vec<_> = offsets
             .iter()
             .map(|&nanos| {

@@ -210,7 +210,10 @@ mod tests {
     fn eventually(what: &str, done: impl Fn() -> bool) {
         let start = Instant::now();
         while !done() {
-            assert!(start.elapsed() < Duration::from_secs(30), "watchdog: {what}");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "watchdog: {what}"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -243,7 +246,9 @@ mod tests {
         for _ in 0..20 {
             run_blocking(&pool, || {});
             // Between its job and its wait, a thread is busy: a job then starts another.
-            eventually("the thread waits for work", || pool.handle.inner.lock().idle == 1);
+            eventually("the thread waits for work", || {
+                pool.handle.inner.lock().idle == 1
+            });
         }
         assert_eq!(pool.threads(), 1);
     }

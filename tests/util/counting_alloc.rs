@@ -2,6 +2,7 @@
 //! allocations an operation makes. Include it with
 //! `#[path = "util/counting_alloc.rs"] mod counting_alloc;` — it installs itself as the test
 //! binary's global allocator. Counting per thread keeps tests running in parallel apart.
+#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
