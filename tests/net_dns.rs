@@ -14,6 +14,14 @@ use util::run_with_watchdog;
 
 const WATCHDOG: Duration = Duration::from_secs(60);
 
+/// `future` under a watchdog, for tests that need a runtime of their own (`run_with_watchdog`
+/// makes a fresh one).
+async fn watchdog<F: std::future::Future>(future: F) -> F::Output {
+    timeout(WATCHDOG, future)
+        .await
+        .expect("watchdog: the test did not finish")
+}
+
 /// A lookup is pending on the blocking pool while the reactor thread goes on ticking an
 /// interval. The pool has one thread, held by a job until the test releases it, so the lookup
 /// cannot finish before then: five ticks of a 10 ms interval pass with it pending (a lookup run
@@ -22,37 +30,33 @@ const WATCHDOG: Duration = Duration::from_secs(60);
 #[test]
 fn lookup_host_waits_on_the_pool_while_an_interval_ticks() {
     let runtime = Builder::new().max_blocking_threads(1).build().unwrap();
-    runtime.block_on(async {
-        timeout(WATCHDOG, async {
-            let (release, gate) = mpsc::channel::<()>();
-            let holder = spawn_blocking(move || gate.recv().ok());
-            let lookup = spawn(async {
-                lookup_host("localhost:80")
-                    .await
-                    .map(|addrs| addrs.collect::<Vec<SocketAddr>>())
-            });
-            let mut ticks = interval(Duration::from_millis(10));
-            for _ in 0..5 {
-                ticks.tick().await;
-            }
-            assert!(
-                !lookup.is_finished(),
-                "the lookup finished while the pool's only thread was busy: it did not use the pool"
-            );
-            release.send(()).unwrap();
-            let addrs = lookup.await.unwrap().unwrap();
-            assert!(!addrs.is_empty());
-            assert!(
-                addrs
-                    .iter()
-                    .all(|addr| addr.ip().is_loopback() && addr.port() == 80),
-                "{addrs:?}"
-            );
-            holder.await.unwrap();
-        })
-        .await
-        .expect("watchdog: the test did not finish");
-    });
+    runtime.block_on(watchdog(async {
+        let (release, gate) = mpsc::channel::<()>();
+        let holder = spawn_blocking(move || gate.recv().ok());
+        let lookup = spawn(async {
+            lookup_host("localhost:80")
+                .await
+                .map(|addrs| addrs.collect::<Vec<SocketAddr>>())
+        });
+        let mut ticks = interval(Duration::from_millis(10));
+        for _ in 0..5 {
+            ticks.tick().await;
+        }
+        assert!(
+            !lookup.is_finished(),
+            "the lookup finished while the pool's only thread was busy: it did not use the pool"
+        );
+        release.send(()).unwrap();
+        let addrs = lookup.await.unwrap().unwrap();
+        assert!(!addrs.is_empty());
+        assert!(
+            addrs
+                .iter()
+                .all(|addr| addr.ip().is_loopback() && addr.port() == 80),
+            "{addrs:?}"
+        );
+        holder.await.unwrap();
+    }));
 }
 
 /// `connect` resolves a host name and tries each address: `localhost` may resolve to `::1`
@@ -82,7 +86,7 @@ fn connect_to_localhost_by_name() {
 #[test]
 fn ip_literals_resolve_without_a_blocking_thread() {
     let runtime = Runtime::new().unwrap();
-    runtime.block_on(async {
+    runtime.block_on(watchdog(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         TcpStream::connect(format!("127.0.0.1:{port}"))
@@ -96,15 +100,15 @@ fn ip_literals_resolve_without_a_blocking_thread() {
         assert_eq!(v6, ["[::1]:80".parse::<SocketAddr>().unwrap()]);
         let pair: Vec<_> = lookup_host(("::1", 80)).await.unwrap().collect();
         assert_eq!(pair, v6);
-    });
+    }));
     assert_eq!(
         runtime.blocking_threads(),
         0,
         "an IP literal used the blocking pool"
     );
-    runtime.block_on(async {
+    runtime.block_on(watchdog(async {
         assert!(lookup_host("localhost:80").await.unwrap().count() > 0);
-    });
+    }));
     assert_eq!(
         runtime.blocking_threads(),
         1,

@@ -8,8 +8,8 @@
 //!   epoll set, from construction until drop (or `into_std`, which deregisters first; so does
 //!   converting into an `OwnedFd`). A `TcpSocket` is registered when it becomes a stream or a
 //!   listener.
-//! - **No syscall beyond the operation.** While readiness is known, an operation makes exactly
-//!   its own syscall (`recv`, `send`, `recvmsg`, `sendmsg`, `accept4`, ...); an accepted
+//! - **No syscall beyond the operation.** While readiness is known, an I/O operation makes
+//!   exactly its own syscall (`recv`, `send`, `recvmsg`, `sendmsg`, `accept4`, ...); an accepted
 //!   connection's peer address comes from the same `accept4`. Readiness is cleared only after
 //!   an observed `EAGAIN`, with one proven exception for TCP reads (see `stream`).
 //! - **Non-blocking and close-on-exec from birth.** Sockets this module creates come from
@@ -82,8 +82,20 @@ pub use unix::{UCred, UnixDatagram, MAX_FDS};
 /// ```
 pub type TcpStream = StreamSocket<Tcp>;
 
-/// A TCP socket listening for connections: [`StreamListener`] for [`Tcp`]; see
-/// [`TcpListener::bind`](StreamListener::bind).
+/// A TCP socket listening for connections: [`StreamListener`] for [`Tcp`].
+///
+/// ```
+/// use minireactor::net::{TcpListener, TcpStream};
+///
+/// minireactor::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let _client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (_server, peer) = listener.accept().await?;
+///     assert!(peer.ip().is_loopback());
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub type TcpListener = StreamListener<Tcp>;
 
 /// A Unix-domain stream connection: [`StreamSocket`] for [`Unix`], with peer credentials
@@ -105,6 +117,22 @@ pub type TcpListener = StreamListener<Tcp>;
 /// ```
 pub type UnixStream = StreamSocket<Unix>;
 
-/// A Unix-domain stream socket listening for connections: [`StreamListener`] for [`Unix`]; see
-/// [`UnixListener::bind`](StreamListener::bind).
+/// A Unix-domain stream socket listening for connections: [`StreamListener`] for [`Unix`], on
+/// a path or an abstract name.
+///
+/// ```
+/// use std::os::linux::net::SocketAddrExt;
+/// use std::os::unix::net::SocketAddr;
+/// use minireactor::net::{UnixListener, UnixStream};
+///
+/// minireactor::block_on(async {
+///     let addr = SocketAddr::from_abstract_name(format!("doc-{}", std::process::id()))?;
+///     let listener = UnixListener::bind_addr(&addr)?;
+///     let _client = UnixStream::connect_addr(&addr).await?;
+///     let (_server, peer) = listener.accept().await?;
+///     assert!(peer.is_unnamed()); // The client did not bind.
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub type UnixListener = StreamListener<Unix>;

@@ -15,15 +15,50 @@ use crate::net::stream::ShortRead;
 use crate::sys::RawSockAddr;
 
 /// A stream protocol: [`Tcp`] or [`Unix`]. Sealed.
+///
+/// Code that works on any stream is generic over it:
+///
+/// ```
+/// use minireactor::net::{StreamProtocol, StreamSocket, TcpListener, TcpStream, UnixStream};
+///
+/// async fn greet<P: StreamProtocol>(stream: &StreamSocket<P>) -> std::io::Result<()> {
+///     stream.write_all(b"hello").await
+/// }
+///
+/// minireactor::block_on(async {
+///     let (unix, _peer) = UnixStream::pair()?;
+///     greet(&unix).await?;
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let tcp = TcpStream::connect(listener.local_addr()?).await?;
+///     greet(&tcp).await
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub trait StreamProtocol: sealed::Protocol {}
 
 /// TCP: [`TcpStream`](crate::net::TcpStream) is `StreamSocket<Tcp>`, with
 /// `std::net::SocketAddr` addresses.
+///
+/// ```
+/// use minireactor::net::{StreamSocket, Tcp, TcpStream};
+///
+/// fn same_type(stream: TcpStream) -> StreamSocket<Tcp> {
+///     stream
+/// }
+/// ```
 #[derive(Debug)]
 pub enum Tcp {}
 
 /// Unix-domain streams: [`UnixStream`](crate::net::UnixStream) is `StreamSocket<Unix>`, with
 /// `std::os::unix::net::SocketAddr` addresses (a path, an abstract name, or unnamed).
+///
+/// ```
+/// use minireactor::net::{StreamListener, Unix, UnixListener};
+///
+/// fn same_type(listener: UnixListener) -> StreamListener<Unix> {
+///     listener
+/// }
+/// ```
 #[derive(Debug)]
 pub enum Unix {}
 

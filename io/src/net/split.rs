@@ -130,6 +130,27 @@ macro_rules! write_methods {
 pub struct ReadHalf<'a, P: StreamProtocol>(&'a StreamSocket<P>);
 
 /// The write half of a [`StreamSocket::split`], borrowing the socket; see [`ReadHalf`].
+///
+/// Closing it through `futures_io::AsyncWrite::poll_close` shuts the write side down:
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use futures_io::AsyncWrite;
+/// use minireactor::net::UnixStream;
+///
+/// minireactor::block_on(async {
+///     let (mut a, b) = UnixStream::pair()?;
+///     let (_reader, mut writer) = a.split();
+///     writer.write_all(b"last words").await?;
+///     poll_fn(|cx| Pin::new(&mut writer).poll_close(cx)).await?;
+///     let mut buf = [0; 16];
+///     assert_eq!(b.read(&mut buf).await?, 10);
+///     assert_eq!(b.read(&mut buf).await?, 0); // EOF
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a, P: StreamProtocol>(&'a StreamSocket<P>);
 
@@ -188,7 +209,26 @@ pub struct OwnedReadHalf<P: StreamProtocol> {
 
 /// The write half of a [`StreamSocket::into_split`]; see [`OwnedReadHalf`].
 ///
-/// Dropping it shuts the write side down (unless it was reunited), so the peer sees EOF.
+/// Dropping it shuts the write side down (unless it was reunited), so the peer sees EOF; the
+/// read half goes on reading.
+///
+/// ```
+/// use minireactor::net::UnixStream;
+///
+/// minireactor::block_on(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (reader, writer) = a.into_split();
+///     writer.write_all(b"bye").await?;
+///     drop(writer);
+///     let mut buf = [0; 8];
+///     assert_eq!(b.read(&mut buf).await?, 3);
+///     assert_eq!(b.read(&mut buf).await?, 0); // EOF
+///     b.write_all(b"but I still talk").await?;
+///     assert_eq!(reader.read(&mut buf).await?, 8);
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct OwnedWriteHalf<P: StreamProtocol> {
     socket: Rc<StreamSocket<P>>,
@@ -264,6 +304,20 @@ impl<P: StreamProtocol> Drop for OwnedWriteHalf<P> {
 
 /// The halves given to [`OwnedReadHalf::reunite`] came from different sockets; here they are
 /// back.
+///
+/// ```
+/// use minireactor::net::UnixStream;
+///
+/// minireactor::block_on(async {
+///     let (first, second) = UnixStream::pair()?;
+///     let (read_first, _write_first) = first.into_split();
+///     let (_read_second, write_second) = second.into_split();
+///     let err = read_first.reunite(write_second).unwrap_err();
+///     let (_read_first, _write_second) = (err.0, err.1); // Nothing was lost.
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReuniteError<P: StreamProtocol>(pub OwnedReadHalf<P>, pub OwnedWriteHalf<P>);
 

@@ -86,17 +86,19 @@ impl RawSockAddr {
         unsafe { &mut *(&mut self.storage as *mut libc::sockaddr_storage).cast() }
     }
 
-    /// A Unix-domain address whose `sun_path` holds `bytes`, and whose length counts
-    /// `terminator` more bytes (the NUL after a path; none after an abstract name).
-    fn from_unix_bytes(bytes: &[u8], terminator: usize) -> RawSockAddr {
-        debug_assert!(bytes.len() + terminator <= SUN_PATH_LEN);
+    /// A Unix-domain address whose `sun_path` holds `lead` then `bytes`, and whose length
+    /// counts `terminator` more bytes (the NUL after a path; none after an abstract name, whose
+    /// `lead` is its NUL).
+    fn from_unix_bytes(lead: &[u8], bytes: &[u8], terminator: usize) -> RawSockAddr {
+        let used = lead.len() + bytes.len();
+        debug_assert!(used + terminator <= SUN_PATH_LEN);
         let mut raw = RawSockAddr::empty();
         let sun = raw.unix_mut();
         sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
+        for (dst, src) in sun.sun_path.iter_mut().zip(lead.iter().chain(bytes)) {
             *dst = *src as libc::c_char;
         }
-        raw.len = (SUN_PATH_OFFSET + bytes.len() + terminator) as libc::socklen_t;
+        raw.len = (SUN_PATH_OFFSET + used + terminator) as libc::socklen_t;
         raw
     }
 
@@ -112,7 +114,7 @@ impl RawSockAddr {
                 ),
             ));
         }
-        Ok(RawSockAddr::from_unix_bytes(bytes, 1))
+        Ok(RawSockAddr::from_unix_bytes(&[], bytes, 1))
     }
 
     /// A Unix-domain address as std describes it: a path, an abstract name (a leading NUL in
@@ -124,13 +126,8 @@ impl RawSockAddr {
         }
         match addr.as_abstract_name() {
             // std refuses names longer than 107 bytes when it builds the address.
-            Some(name) => {
-                let mut bytes = Vec::with_capacity(name.len() + 1);
-                bytes.push(0);
-                bytes.extend_from_slice(name);
-                Ok(RawSockAddr::from_unix_bytes(&bytes, 0))
-            }
-            None => Ok(RawSockAddr::from_unix_bytes(&[], 0)),
+            Some(name) => Ok(RawSockAddr::from_unix_bytes(&[0], name, 0)),
+            None => Ok(RawSockAddr::from_unix_bytes(&[], &[], 0)),
         }
     }
 
@@ -176,14 +173,14 @@ impl RawSockAddr {
         if family != libc::AF_UNIX {
             return Err(unexpected_family(family));
         }
-        // SAFETY: the family says the storage holds a sockaddr_un.
-        let sun = unsafe {
-            &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>()
+        let path_len = (len - SUN_PATH_OFFSET).min(SUN_PATH_LEN);
+        // SAFETY: the family says the storage holds a sockaddr_un, whose `path_len` first
+        // `sun_path` bytes (c_char, of u8's size and alignment) lie inside the storage.
+        let path: &[u8] = unsafe {
+            let sun =
+                &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>();
+            std::slice::from_raw_parts(sun.sun_path.as_ptr().cast::<u8>(), path_len)
         };
-        let path: Vec<u8> = sun.sun_path[..(len - SUN_PATH_OFFSET).min(SUN_PATH_LEN)]
-            .iter()
-            .map(|&c| c as u8)
-            .collect();
         match path.split_first() {
             Some((0, name)) => UnixSocketAddr::from_abstract_name(name),
             _ => {
