@@ -40,7 +40,7 @@ async fn tcp_pair() -> (TcpStream, TcpStream) {
 /// now, and `get_ref` gives the std socket; options set through socket2 are seen by ours and
 /// the other way round.
 #[test]
-fn socket2_sockref_from_every_socket_type_without_unsafe() {
+fn socket2_sockref_needed_unsafe_without_asfd() {
     run_with_watchdog(WATCHDOG, async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         assert!(SockRef::from(&listener).reuse_address().unwrap());

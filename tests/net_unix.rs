@@ -96,7 +96,7 @@ fn unix_datagrams_round_trip_with_paths() {
 /// Unix socket type binds and connects to a std `SocketAddr`, abstract names included, and
 /// reports them back.
 #[test]
-fn abstract_unix_names_bind_connect_and_come_back() {
+fn abstract_unix_names_were_refused() {
     run_with_watchdog(WATCHDOG, async {
         // Streams.
         let addr = abstract_addr("stream");

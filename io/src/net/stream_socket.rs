@@ -155,8 +155,8 @@ impl<P: StreamProtocol> StreamSocket<P> {
 
     /// Reads what is there now, without waiting: `WouldBlock` if the socket has not been seen
     /// readable, or turns out to have nothing (which clears its readiness, so the next
-    /// [`readable`](Self::readable) waits for new data). See `try_io` in the module docs of
-    /// [`net`](crate::net).
+    /// [`readable`](Self::readable) waits for new data). See
+    /// [non-blocking attempts](crate::net#non-blocking-attempts).
     ///
     /// ```
     /// use std::io::ErrorKind;
