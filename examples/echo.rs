@@ -46,7 +46,7 @@ fn main() -> io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:7878".to_string());
 
     minireactor::block_on(async {
-        let listener = TcpListener::bind(&addr)?;
+        let listener = TcpListener::bind(&addr).await?;
         let shutdown = shutdown_requested()?;
         println!("listening on {}", listener.local_addr()?);
         let stats = Rc::new(Stats::default());

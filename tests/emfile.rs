@@ -26,7 +26,9 @@ fn emfile_child_server() {
     );
     util::set_open_file_limit(32);
     minireactor::block_on(async {
-        let listener = minireactor::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = minireactor::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
         println!("listening on {}", listener.local_addr().unwrap());
         echo_example::serve(listener, Rc::new(echo_example::Stats::default())).await;
     });

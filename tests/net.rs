@@ -23,8 +23,8 @@ use util::{run_with_watchdog, XorShift};
 
 const WATCHDOG: Duration = Duration::from_secs(120);
 
-fn start_echo_server() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+async fn start_echo_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(spawn(serve(listener, Rc::new(Stats::default()))));
     addr
@@ -65,7 +65,7 @@ fn two_hundred_connections_echo_every_byte_in_order() {
     const CONNECTIONS: u64 = 200;
     const BYTES: usize = 256 * 1024;
     run_with_watchdog(WATCHDOG, async {
-        let addr = start_echo_server();
+        let addr = start_echo_server().await;
         let clients: Vec<_> = (0..CONNECTIONS)
             .map(|i| {
                 spawn(async move {
@@ -89,7 +89,7 @@ fn peer_reset_mid_transfer_ends_the_server_task_with_an_error() {
     run_with_watchdog(WATCHDOG, async {
         let reactor = Reactor::current().unwrap();
         let before = reactor.registrations();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
@@ -127,7 +127,7 @@ fn peer_reset_mid_transfer_ends_the_server_task_with_an_error() {
 #[test]
 fn half_close_still_gets_every_byte_back_then_eof() {
     run_with_watchdog(WATCHDOG, async {
-        let addr = start_echo_server();
+        let addr = start_echo_server().await;
         let stream = TcpStream::connect(addr).await.unwrap();
         let message = b"half-closed but still listening".repeat(1000);
         stream.write_all(&message).await.unwrap();
@@ -149,6 +149,7 @@ fn connect_to_a_closed_port_is_refused() {
     run_with_watchdog(WATCHDOG, async {
         // Bind then drop, to get a port that nothing listens on.
         let port = TcpListener::bind("127.0.0.1:0")
+            .await
             .unwrap()
             .local_addr()
             .unwrap()
@@ -163,7 +164,7 @@ fn connect_to_a_closed_port_is_refused() {
 #[test]
 fn tcp_stream_options_and_std_conversion() {
     run_with_watchdog(WATCHDOG, async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let client = TcpStream::connect(addr).await.unwrap();
         let (server_side, peer) = listener.accept().await.unwrap();
@@ -209,7 +210,7 @@ fn futures_io_traits_read_and_write() {
 #[test]
 fn udp_datagrams_of_every_size_round_trip_unchanged() {
     run_with_watchdog(WATCHDOG, async {
-        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let server_addr = server.local_addr().unwrap();
         let echo = spawn(async move {
             let mut buf = vec![0; 9000];
@@ -218,8 +219,8 @@ fn udp_datagrams_of_every_size_round_trip_unchanged() {
                 server.send_to(&buf[..n], from).await.unwrap();
             }
         });
-        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-        client.connect(server_addr).unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        client.connect(server_addr).await.unwrap();
         assert_eq!(client.peer_addr().unwrap(), server_addr);
         let mut rng = XorShift(42);
         let mut buf = vec![0; 9000];
@@ -317,12 +318,13 @@ fn udp_error_is_reported_once_then_recv_waits() {
     util::on_thread_with_watchdog(Duration::from_secs(30), || {
         run_with_watchdog(WATCHDOG, async {
             let port = UdpSocket::bind("127.0.0.1:0")
+                .await
                 .unwrap()
                 .local_addr()
                 .unwrap()
                 .port();
-            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-            socket.connect(("127.0.0.1", port)).unwrap();
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            socket.connect(("127.0.0.1", port)).await.unwrap();
             socket.send(b"anyone?").await.unwrap();
             let mut buf = [0; 16];
             let first = minireactor::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
@@ -371,7 +373,7 @@ impl StreamRead for UnixStream {
 #[test]
 fn tcp_read_after_urgent_data_does_not_stall() {
     run_with_watchdog(WATCHDOG, async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server_side, _) = listener.accept().await.unwrap();
         std::io::Write::write_all(&mut client, b"AAAA").unwrap();

@@ -29,7 +29,7 @@ fn writes_to_a_vanished_peer_fail_without_sigpipe() {
         assert_peer_gone(a.write_all(b"x").await.unwrap_err());
 
         // TCP: the peer's RST arrives after the first write; later writes would raise SIGPIPE.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();

@@ -1,6 +1,6 @@
 //! The I/O layer of minireactor: [`AsyncFd`], which makes any fd awaitable through this
-//! thread's reactor. It depends on the reactor only, never on the executor: any executor that
-//! turns this thread's reactor can drive it.
+//! thread's reactor. It depends on the reactor, and on the blocking pool for the DNS lookups of
+//! [`net`], never on the executor: any executor that turns this thread's reactor can drive it.
 //!
 //! Reading order: `sys` (the raw syscalls), then [`AsyncFd`] (the edge-trigger contract is in its
 //! module documentation), then [`net`] (sockets) and [`signal`]; [`fs`] and [`stdio`] are what

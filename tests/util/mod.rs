@@ -397,3 +397,87 @@ pub fn fork_and_wait(child: impl FnOnce() -> i32) -> i32 {
     );
     libc::WEXITSTATUS(status)
 }
+
+/// How many fds this process has open (entries of `/proc/self/fd`, not counting the one the
+/// listing itself uses). Only meaningful in a test binary whose other tests do not run at the
+/// same time.
+pub fn open_fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
+}
+
+/// An anonymous memory file (`memfd_create`) holding `contents`.
+pub fn memfd_with(contents: &[u8]) -> File {
+    let name = c"minireactor-test";
+    // SAFETY: `name` is a valid NUL-terminated string; the flags are valid.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    assert!(fd >= 0, "memfd_create: {}", io::Error::last_os_error());
+    // SAFETY: memfd_create returned a fresh fd that nothing else owns.
+    let mut file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    std::io::Write::write_all(&mut file, contents).unwrap();
+    file
+}
+
+/// Raises this process's soft limit on open files to at least `wanted`, if the hard limit
+/// allows; returns whether the limit is now at least `wanted`.
+pub fn raise_open_file_limit(wanted: u64) -> bool {
+    // SAFETY: rlimit is plain data; getrlimit fills it.
+    let mut rlimit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `rlimit` is a valid out-pointer.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rlimit) };
+    assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
+    if rlimit.rlim_cur >= wanted {
+        return true;
+    }
+    if rlimit.rlim_max < wanted {
+        return false;
+    }
+    rlimit.rlim_cur = wanted;
+    // SAFETY: `rlimit` is a valid, initialised struct.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 }
+}
+
+/// The index of the loopback interface, for IPv6 scope ids and multicast.
+pub fn loopback_index() -> u32 {
+    // SAFETY: the name is a valid NUL-terminated string.
+    unsafe { libc::if_nametoindex(c"lo".as_ptr()) }
+}
+
+/// Whether this machine has an IPv6 loopback address to bind.
+pub fn has_ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// Polls two futures concurrently in the current task until both finish: for futures that
+/// borrow locals and so cannot be spawned.
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::task::Poll;
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut a_out, mut b_out) = (None, None);
+    std::future::poll_fn(|cx| {
+        if a_out.is_none() {
+            if let Poll::Ready(out) = a.as_mut().poll(cx) {
+                a_out = Some(out);
+            }
+        }
+        if b_out.is_none() {
+            if let Poll::Ready(out) = b.as_mut().poll(cx) {
+                b_out = Some(out);
+            }
+        }
+        if a_out.is_some() && b_out.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    (a_out.unwrap(), b_out.unwrap())
+}
+
+/// Whether `fd` has close-on-exec set.
+pub fn is_cloexec(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    // SAFETY: the fd is open (borrowed); F_GETFD takes no argument.
+    let flags = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::F_GETFD) };
+    assert!(flags >= 0, "fcntl: {}", io::Error::last_os_error());
+    flags & libc::FD_CLOEXEC != 0
+}

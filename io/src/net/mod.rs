@@ -1,15 +1,138 @@
-//! Sockets on [`AsyncFd`](crate::AsyncFd): TCP, UDP and Unix streams.
+//! Sockets on [`AsyncFd`](crate::AsyncFd): TCP ([`TcpStream`], [`TcpListener`], [`TcpSocket`]),
+//! UDP ([`UdpSocket`]), Unix streams and datagrams ([`UnixStream`], [`UnixListener`],
+//! [`UnixDatagram`]), and address resolution ([`ToSocketAddrs`], [`lookup_host`]).
 //!
-//! Every socket is registered once, edge-triggered; an operation makes no syscall beyond the
-//! `recv`/`send` (or `accept`) itself while readiness is known. Sockets this module creates are
-//! non-blocking and close-on-exec from the start (`SOCK_NONBLOCK | SOCK_CLOEXEC`, `accept4`).
-//! Writes use `MSG_NOSIGNAL`, so a vanished peer is an `EPIPE`/`ECONNRESET` error, not SIGPIPE.
+//! # Invariants
+//!
+//! - **One registration.** Every socket is registered once, edge-triggered, on this thread's
+//!   epoll set, from construction until drop (or `into_std`, which deregisters first; so does
+//!   converting into an `OwnedFd`). A `TcpSocket` is registered when it becomes a stream or a
+//!   listener.
+//! - **No syscall beyond the operation.** While readiness is known, an I/O operation makes
+//!   exactly its own syscall (`recv`, `send`, `recvmsg`, `sendmsg`, `accept4`, ...); an accepted
+//!   connection's peer address comes from the same `accept4`. Readiness is cleared only after
+//!   an observed `EAGAIN`, with one proven exception for TCP reads (see `stream`).
+//! - **Non-blocking and close-on-exec from birth.** Sockets this module creates come from
+//!   `socket`, `socketpair` or `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: no `fcntl` follows,
+//!   and no child of a concurrent `fork` + `exec` inherits them. Sockets handed in by `from_std`
+//!   (or `TryFrom`) are made non-blocking with `fcntl`, and get their flags back in `into_std`.
+//! - **No SIGPIPE.** Sends use `MSG_NOSIGNAL`, so a vanished peer is an `EPIPE`/`ECONNRESET`
+//!   error, not a signal.
+//! - **DNS never blocks the reactor thread.** IP literals resolve inline; host names are looked
+//!   up on the blocking pool (see [`ToSocketAddrs`]).
+//! - **No fd leaks.** Received file descriptors are wrapped in `OwnedFd` as soon as the kernel
+//!   installs them, close-on-exec, and closed if they are not handed out (see
+//!   [`UnixStream::recv_with_fds`]).
+//!
+//! # Non-blocking attempts
+//!
+//! The `try_*` methods (`try_read`, `try_write`, `try_send`, `try_recv`, ...) act only on
+//! readiness the reactor has already seen: with none they return `WouldBlock` at once, without
+//! a syscall; otherwise they make the syscall, and if it answers `WouldBlock` they clear the
+//! readiness, so the next `readable()`/`writable()` waits for a new edge. They never wait and
+//! never spend the task's cooperative budget. A socket's readiness is first reported on the
+//! reactor turn after it was created, so await `readable()`/`writable()` before a first attempt.
+//!
+//! # One implementation for TCP and Unix streams
+//!
+//! [`TcpStream`] and [`UnixStream`] are the same type, [`StreamSocket`], for the two
+//! [`StreamProtocol`]s ([`Tcp`], [`Unix`]); likewise [`TcpListener`] and [`UnixListener`] are
+//! [`StreamListener`]. The split halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
+//! [`OwnedWriteHalf`]) are generic the same way. What only one protocol has (TCP options,
+//! Unix credentials and fd passing) is implemented on that protocol's type alone.
 
+mod addr;
+mod datagram;
+mod futures_io;
+mod listener;
+mod protocol;
+mod split;
 pub(crate) mod stream;
+mod stream_socket;
 mod tcp;
+mod try_io;
 mod udp;
 mod unix;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use addr::{lookup_host, ToSocketAddrs};
+pub use listener::StreamListener;
+pub use protocol::{StreamProtocol, Tcp, Unix};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+pub use stream_socket::StreamSocket;
+pub use tcp::{TcpKeepalive, TcpSocket};
 pub use udp::UdpSocket;
-pub use unix::{UnixListener, UnixStream};
+pub use unix::{UCred, UnixDatagram, MAX_FDS};
+
+/// A TCP connection: [`StreamSocket`] for [`Tcp`].
+///
+/// ```
+/// use minireactor::net::{TcpListener, TcpStream};
+///
+/// minireactor::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     client.set_nodelay(true)?;
+///     client.write_all(b"over tcp").await?;
+///     let mut buf = [0; 8];
+///     assert_eq!(server.read(&mut buf).await?, 8);
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type TcpStream = StreamSocket<Tcp>;
+
+/// A TCP socket listening for connections: [`StreamListener`] for [`Tcp`].
+///
+/// ```
+/// use minireactor::net::{TcpListener, TcpStream};
+///
+/// minireactor::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let _client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (_server, peer) = listener.accept().await?;
+///     assert!(peer.ip().is_loopback());
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type TcpListener = StreamListener<Tcp>;
+
+/// A Unix-domain stream connection: [`StreamSocket`] for [`Unix`], with peer credentials
+/// ([`peer_cred`](StreamSocket::peer_cred)) and fd passing
+/// ([`send_with_fds`](StreamSocket::send_with_fds)).
+///
+/// ```
+/// use minireactor::net::UnixStream;
+///
+/// minireactor::block_on(async {
+///     let (a, b) = UnixStream::pair()?;
+///     a.write_all(b"over the pair").await?;
+///     let mut buf = [0; 32];
+///     let n = b.read(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"over the pair");
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type UnixStream = StreamSocket<Unix>;
+
+/// A Unix-domain stream socket listening for connections: [`StreamListener`] for [`Unix`], on
+/// a path or an abstract name.
+///
+/// ```
+/// use std::os::linux::net::SocketAddrExt;
+/// use std::os::unix::net::SocketAddr;
+/// use minireactor::net::{UnixListener, UnixStream};
+///
+/// minireactor::block_on(async {
+///     let addr = SocketAddr::from_abstract_name(format!("doc-{}", std::process::id()))?;
+///     let listener = UnixListener::bind_addr(&addr)?;
+///     let _client = UnixStream::connect_addr(&addr).await?;
+///     let (_server, peer) = listener.accept().await?;
+///     assert!(peer.is_unnamed()); // The client did not bind.
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type UnixListener = StreamListener<Unix>;

@@ -1,4 +1,4 @@
-//! Reading and writing stream sockets (TCP and Unix) through an `AsyncFd`, shared by both.
+//! The read and write loops of stream sockets (TCP and Unix) on an `AsyncFd`, and their connect.
 //!
 //! These loops are `AsyncFd::poll_io` plus one shortcut, used only here and only where it is
 //! sound. On a TCP socket a `recv` that returns fewer bytes than asked has copied everything the
@@ -13,9 +13,14 @@
 //!
 //! A short `send` is trusted on both: it means the send buffer is full, and `EPOLLOUT` fires when
 //! space frees up. Pipes, character devices and datagram sockets never take a shortcut.
+//!
+//! Vectored reads and writes follow the same rules, with "fewer bytes than asked" measured
+//! against the buffers actually passed to the kernel (the first `MAX_IOV`). `peek` and the
+//! `try_*` attempts never take the shortcut: a peek drains nothing, and an attempt is the plain
+//! rule by definition.
 
-use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::task::{ready, Context, Poll};
 
 use minireactor_reactor::{Interest, Readiness};
@@ -23,14 +28,13 @@ use minireactor_reactor::{Interest, Readiness};
 use crate::sys::{self, RawSockAddr};
 use crate::{AsyncFd, AsyncFdReadyGuard};
 
-/// Connects a new non-blocking stream socket of `domain` to `addr`: starts the connect, waits
-/// for writability if it is in progress, then reads `SO_ERROR` to learn how it ended (e.g.
-/// `ConnectionRefused`).
+/// Connects `socket` (a new non-blocking stream socket) to `addr`: starts the connect, registers
+/// the socket, waits for writability if the connect is in progress, then reads `SO_ERROR` to
+/// learn how it ended (e.g. `ConnectionRefused`).
 pub(crate) async fn connect<S: AsFd + From<OwnedFd>>(
-    domain: libc::c_int,
+    socket: OwnedFd,
     addr: &RawSockAddr,
 ) -> io::Result<AsyncFd<S>> {
-    let socket = sys::socket(domain, libc::SOCK_STREAM)?;
     let in_progress = match sys::connect(socket.as_fd(), addr) {
         Ok(()) => false,
         Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => true,
@@ -48,7 +52,7 @@ pub(crate) async fn connect<S: AsFd + From<OwnedFd>>(
 
 /// What a short `recv` proves about a stream socket; see the module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ShortRead {
+pub enum ShortRead {
     /// TCP: the queue is drained, unless urgent data was seen.
     Drains,
     /// Unix streams: nothing; read until `EAGAIN`.
@@ -64,15 +68,46 @@ pub(crate) fn poll_read<S: AsFd>(
     buf: &mut [u8],
     short_read: ShortRead,
 ) -> Poll<io::Result<usize>> {
-    if buf.is_empty() {
+    let wanted = buf.len();
+    poll_read_with(fd, waiter, cx, wanted, short_read, |socket| {
+        sys::recv(socket, buf, 0)
+    })
+}
+
+/// Reads into the first `MAX_IOV` of `bufs`; as [`poll_read`].
+pub(crate) fn poll_read_vectored<S: AsFd>(
+    fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+    short_read: ShortRead,
+) -> Poll<io::Result<usize>> {
+    let passed = bufs.len().min(sys::MAX_IOV);
+    let bufs = &mut bufs[..passed];
+    let wanted = bufs.iter().map(|buf| buf.len()).sum();
+    poll_read_with(fd, waiter, cx, wanted, short_read, |socket| {
+        sys::recv_vectored(socket, bufs)
+    })
+}
+
+/// The read loop: `recv` asks for `wanted` bytes.
+fn poll_read_with<S: AsFd>(
+    fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
+    cx: &mut Context<'_>,
+    wanted: usize,
+    short_read: ShortRead,
+    mut recv: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    if wanted == 0 {
         return Poll::Ready(Ok(0)); // A zero-length recv would look like EOF.
     }
     loop {
         let mut guard = AsyncFdReadyGuard::new(fd, ready!(waiter.poll_ready(cx))?);
-        match sys::recv(fd.as_fd(), buf) {
+        match recv(fd.as_fd()) {
             Ok(n)
                 if n > 0
-                    && n < buf.len()
+                    && n < wanted
                     && short_read == ShortRead::Drains
                     && !guard.all_ready().is_priority() =>
             {
@@ -93,10 +128,35 @@ pub(crate) fn poll_write<S: AsFd>(
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
+    poll_write_with(fd, waiter, cx, buf.len(), |socket| sys::send(socket, buf))
+}
+
+/// Writes some of the first `MAX_IOV` of `bufs`; as [`poll_write`].
+pub(crate) fn poll_write_vectored<S: AsFd>(
+    fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    let bufs = &bufs[..bufs.len().min(sys::MAX_IOV)];
+    let offered = bufs.iter().map(|buf| buf.len()).sum();
+    poll_write_with(fd, waiter, cx, offered, |socket| {
+        sys::send_vectored(socket, bufs)
+    })
+}
+
+/// The write loop: `send` offers `offered` bytes.
+fn poll_write_with<S: AsFd>(
+    fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
+    cx: &mut Context<'_>,
+    offered: usize,
+    mut send: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
     loop {
         let mut guard = AsyncFdReadyGuard::new(fd, ready!(waiter.poll_ready(cx))?);
-        match sys::send(fd.as_fd(), buf) {
-            Ok(n) if n < buf.len() => {
+        match send(fd.as_fd()) {
+            Ok(n) if n < offered => {
                 clear_unless_error_or_closed(&mut guard); // Send buffer full: see the module documentation.
                 return Poll::Ready(Ok(n));
             }
@@ -116,22 +176,7 @@ fn clear_unless_error_or_closed<S: AsFd>(guard: &mut AsyncFdReadyGuard<'_, S>) {
     }
 }
 
-/// Reads into `buf` through a waiter of its own: the body of the streams' `read`.
-pub(crate) async fn read<S: AsFd>(
-    fd: &AsyncFd<S>,
-    buf: &mut [u8],
-    short_read: ShortRead,
-) -> io::Result<usize> {
-    let mut waiter = fd.waiter(Interest::Readable);
-    std::future::poll_fn(|cx| poll_read(fd, &mut waiter, cx, buf, short_read)).await
-}
-
-/// Writes some of `buf` through a waiter of its own: the body of the streams' `write`.
-pub(crate) async fn write<S: AsFd>(fd: &AsyncFd<S>, buf: &[u8]) -> io::Result<usize> {
-    let mut waiter = fd.waiter(Interest::Writable);
-    std::future::poll_fn(|cx| poll_write(fd, &mut waiter, cx, buf)).await
-}
-
+/// Writes all of `buf` through a waiter of its own: the body of the streams' `write_all`.
 pub(crate) async fn write_all<S: AsFd>(fd: &AsyncFd<S>, mut buf: &[u8]) -> io::Result<()> {
     let mut waiter = fd.waiter(Interest::Writable);
     while !buf.is_empty() {
@@ -144,51 +189,13 @@ pub(crate) async fn write_all<S: AsFd>(fd: &AsyncFd<S>, mut buf: &[u8]) -> io::R
     Ok(())
 }
 
-/// Implements `futures_io::AsyncRead` and `AsyncWrite` for a stream type and for a shared
-/// reference to it (so a reader task and a writer task can share one stream), through its
-/// `fd: AsyncFd<_>` field and the type's [`ShortRead`]. `close` shuts the write side down.
-macro_rules! impl_futures_io {
-    ($stream:ty, $short_read:expr) => {
-        impl_futures_io!(@impl $stream, $short_read);
-        impl_futures_io!(@impl &$stream, $short_read);
-    };
-    // Field access and method calls auto-deref, so one body serves `T` and `&T`.
-    (@impl $ty:ty, $short_read:expr) => {
-        impl futures_io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut [u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let mut waiter = self.fd.polled(minireactor_reactor::Interest::Readable);
-                $crate::net::stream::poll_read(&self.fd, &mut waiter, cx, buf, $short_read)
-            }
-        }
-
-        impl futures_io::AsyncWrite for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let mut waiter = self.fd.polled(minireactor_reactor::Interest::Writable);
-                $crate::net::stream::poll_write(&self.fd, &mut waiter, cx, buf)
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(())) // Writes go straight to the kernel.
-            }
-
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
-            }
-        }
-    };
+/// Reads without consuming (`MSG_PEEK`): the body of the streams' `peek`.
+pub(crate) async fn peek<S: AsFd>(fd: &AsyncFd<S>, buf: &mut [u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    fd.async_io(Interest::Readable, |socket| {
+        sys::recv(socket.as_fd(), buf, libc::MSG_PEEK)
+    })
+    .await
 }
-pub(crate) use impl_futures_io;

@@ -1,136 +1,21 @@
-//! Sockets: creation, options, addresses in the kernel's layout, and the data syscalls.
+//! Sockets: creation, connection set-up, addresses, and the data syscalls.
+//!
+//! Every socket created here is non-blocking and close-on-exec from its first instant
+//! (`SOCK_NONBLOCK | SOCK_CLOEXEC` on `socket`, `socketpair` and `accept4`), so no `fcntl`
+//! follows and no child of a concurrent `fork` + `exec` inherits it. Every send passes
+//! `MSG_NOSIGNAL`: a peer that is gone is an `EPIPE` error, never SIGPIPE.
 
-use std::io;
-use std::net::SocketAddr;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use minireactor_reactor::syscall;
 
-/// A socket address in the kernel's layout, with its length.
-pub(crate) struct RawSockAddr {
-    storage: libc::sockaddr_storage,
-    len: libc::socklen_t,
-}
+use super::RawSockAddr;
 
-impl RawSockAddr {
-    fn empty() -> RawSockAddr {
-        RawSockAddr {
-            // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
-            storage: unsafe { std::mem::zeroed() },
-            len: std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-        }
-    }
-
-    /// An IPv4 or IPv6 address.
-    pub(crate) fn from_inet(addr: &SocketAddr) -> RawSockAddr {
-        let mut raw = RawSockAddr::empty();
-        match addr {
-            SocketAddr::V4(v4) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: v4.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(v4.ip().octets()),
-                    },
-                    sin_zero: [0; 8],
-                };
-                // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr type.
-                unsafe {
-                    std::ptr::write(
-                        (&mut raw.storage as *mut libc::sockaddr_storage).cast(),
-                        sin,
-                    )
-                };
-                raw.len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            }
-            SocketAddr::V6(v6) => {
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: v6.port().to_be(),
-                    sin6_flowinfo: v6.flowinfo(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: v6.ip().octets(),
-                    },
-                    sin6_scope_id: v6.scope_id(),
-                };
-                // SAFETY: as above.
-                unsafe {
-                    std::ptr::write(
-                        (&mut raw.storage as *mut libc::sockaddr_storage).cast(),
-                        sin6,
-                    )
-                };
-                raw.len = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-            }
-        }
-        raw
-    }
-
-    /// A Unix-domain path address.
-    pub(crate) fn from_unix_path(path: &Path) -> io::Result<RawSockAddr> {
-        let bytes = path.as_os_str().as_bytes();
-        let mut raw = RawSockAddr::empty();
-        // SAFETY: sockaddr_un fits in sockaddr_storage and all-zero is a valid value for it.
-        let sun = unsafe {
-            &mut *(&mut raw.storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>()
-        };
-        if bytes.is_empty() || bytes.contains(&0) || bytes.len() >= sun.sun_path.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "unix socket path must be non-empty, shorter than {} bytes and contain no \
-                     NUL: {:?}",
-                    sun.sun_path.len(),
-                    path
-                ),
-            ));
-        }
-        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
-            *dst = *src as libc::c_char;
-        }
-        let path_offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
-        raw.len = (path_offset + bytes.len() + 1) as libc::socklen_t;
-        Ok(raw)
-    }
-
-    /// The address as an IP socket address.
-    pub(crate) fn to_inet(&self) -> io::Result<SocketAddr> {
-        match i32::from(self.storage.ss_family) {
-            libc::AF_INET => {
-                // SAFETY: the family says the storage holds a sockaddr_in.
-                let sin = unsafe {
-                    &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
-                };
-                let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-                Ok(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
-            }
-            libc::AF_INET6 => {
-                // SAFETY: the family says the storage holds a sockaddr_in6.
-                let sin6 = unsafe {
-                    &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
-                };
-                let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-                Ok(SocketAddr::V6(std::net::SocketAddrV6::new(
-                    ip,
-                    u16::from_be(sin6.sin6_port),
-                    sin6.sin6_flowinfo,
-                    sin6.sin6_scope_id,
-                )))
-            }
-            family => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("unexpected address family {family}"),
-            )),
-        }
-    }
-
-    fn as_ptr(&self) -> *const libc::sockaddr {
-        (&self.storage as *const libc::sockaddr_storage).cast()
-    }
-}
+/// The most buffers one vectored call passes (`UIO_MAXIOV`); the kernel refuses more with
+/// `EMSGSIZE`, so callers pass the first `MAX_IOV` and let the caller loop for the rest.
+pub(crate) const MAX_IOV: usize = 1024;
 
 /// `socket(domain, ty | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)`.
 pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
@@ -142,28 +27,28 @@ pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `SO_REUSEADDR`, so a restarted server can bind while old connections sit in TIME_WAIT.
-pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let on: libc::c_int = 1;
+/// `socketpair(AF_UNIX, ty | SOCK_NONBLOCK | SOCK_CLOEXEC)`: a connected pair.
+pub(crate) fn socketpair(ty: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
     syscall!(
-        // SAFETY: the fd is open (borrowed); the option value is a live c_int of the size passed.
+        // SAFETY: `fds` is a live out-array of two ints.
         unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_REUSEADDR,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            libc::socketpair(
+                libc::AF_UNIX,
+                ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
             )
         }
     )?;
-    Ok(())
+    // SAFETY: both fds were just returned by `socketpair` and nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> {
     syscall!(
-        // SAFETY: the address points at `addr.len` initialised bytes.
-        unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.len) }
+        // SAFETY: the address points at `addr.len()` initialised bytes.
+        unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }
     )?;
     Ok(())
 }
@@ -180,41 +65,24 @@ pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()>
 /// listener) comes back as the error.
 pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &RawSockAddr) -> io::Result<()> {
     syscall!(
-        // SAFETY: the address points at `addr.len` initialised bytes.
-        unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len) }
+        // SAFETY: the address points at `addr.len()` initialised bytes.
+        unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }
     )?;
     Ok(())
 }
 
-/// Takes the socket's pending error (`SO_ERROR`): how a non-blocking connect ended.
-pub(crate) fn take_socket_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
-    let mut error: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    syscall!(
-        // SAFETY: the value and length are live out-parameters of the sizes passed.
-        unsafe {
-            libc::getsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut error as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        }
-    )?;
-    Ok((error != 0).then(|| io::Error::from_raw_os_error(error)))
-}
-
-/// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket needs no further syscalls.
+/// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the new socket needs no further syscalls, and
+/// the peer's address comes with it.
 pub(crate) fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, RawSockAddr)> {
     let mut addr = RawSockAddr::empty();
+    let (storage, len) = addr.as_mut_parts();
     let new_fd = syscall!(
         // SAFETY: the storage and its length are live out-parameters sized for any address.
         unsafe {
             libc::accept4(
                 fd.as_raw_fd(),
-                (&mut addr.storage as *mut libc::sockaddr_storage).cast(),
-                &mut addr.len,
+                storage,
+                len,
                 libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
             )
         }
@@ -223,8 +91,42 @@ pub(crate) fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, RawSockAddr)> {
     Ok((unsafe { OwnedFd::from_raw_fd(new_fd) }, addr))
 }
 
-/// `send` with `MSG_NOSIGNAL`: a write to a peer that is gone returns `EPIPE` instead of
-/// raising SIGPIPE.
+/// The socket's own address (`getsockname`).
+pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<RawSockAddr> {
+    let mut addr = RawSockAddr::empty();
+    let (storage, len) = addr.as_mut_parts();
+    syscall!(
+        // SAFETY: the storage and its length are live out-parameters sized for any address.
+        unsafe { libc::getsockname(fd.as_raw_fd(), storage, len) }
+    )?;
+    Ok(addr)
+}
+
+/// The connected peer's address (`getpeername`).
+pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> io::Result<RawSockAddr> {
+    let mut addr = RawSockAddr::empty();
+    let (storage, len) = addr.as_mut_parts();
+    syscall!(
+        // SAFETY: the storage and its length are live out-parameters sized for any address.
+        unsafe { libc::getpeername(fd.as_raw_fd(), storage, len) }
+    )?;
+    Ok(addr)
+}
+
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> io::Result<()> {
+    let how = match how {
+        Shutdown::Read => libc::SHUT_RD,
+        Shutdown::Write => libc::SHUT_WR,
+        Shutdown::Both => libc::SHUT_RDWR,
+    };
+    syscall!(
+        // SAFETY: no pointers.
+        unsafe { libc::shutdown(fd.as_raw_fd(), how) }
+    )?;
+    Ok(())
+}
+
+/// `send` with `MSG_NOSIGNAL`.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     let n = syscall!(
         // SAFETY: the buffer is valid for `buf.len()` bytes.
@@ -240,11 +142,82 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
-/// `recv` with no flags.
-pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+/// `recv` with `flags` (`0`, or `MSG_PEEK`).
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     let n = syscall!(
         // SAFETY: the buffer is valid for writes of `buf.len()` bytes.
-        unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) }
+        unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) }
+    )?;
+    Ok(n as usize)
+}
+
+/// `sendto` with `MSG_NOSIGNAL`.
+pub(crate) fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &RawSockAddr) -> io::Result<usize> {
+    let n = syscall!(
+        // SAFETY: the buffer is valid for `buf.len()` bytes; the address for `addr.len()`.
+        unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+                addr.as_ptr(),
+                addr.len(),
+            )
+        }
+    )?;
+    Ok(n as usize)
+}
+
+/// `recvfrom` with `flags` (`0`, or `MSG_PEEK`): the datagram and its source.
+pub(crate) fn recv_from(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, RawSockAddr)> {
+    let mut addr = RawSockAddr::empty();
+    let (storage, len) = addr.as_mut_parts();
+    let n = syscall!(
+        // SAFETY: the buffer is valid for writes of `buf.len()` bytes; the address storage and
+        // its length are live out-parameters sized for any address.
+        unsafe {
+            libc::recvfrom(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                flags,
+                storage,
+                len,
+            )
+        }
+    )?;
+    Ok((n as usize, addr))
+}
+
+/// `sendmsg` of the first [`MAX_IOV`] buffers, with `MSG_NOSIGNAL`.
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: msghdr is plain data; zeroed is a valid empty value (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is ABI-compatible with `iovec` (documented by std); the kernel only reads them.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(MAX_IOV);
+    let n = syscall!(
+        // SAFETY: `msg` points at `msg_iovlen` live iovecs, each valid for its length.
+        unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) }
+    )?;
+    Ok(n as usize)
+}
+
+/// `recvmsg` into the first [`MAX_IOV`] buffers.
+pub(crate) fn recv_vectored(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    // SAFETY: msghdr is plain data; zeroed is a valid empty value (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSliceMut` is ABI-compatible with `iovec` (documented by std).
+    msg.msg_iov = bufs.as_mut_ptr().cast();
+    msg.msg_iovlen = bufs.len().min(MAX_IOV);
+    let n = syscall!(
+        // SAFETY: `msg` points at `msg_iovlen` live iovecs, each valid for writes of its length.
+        unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) }
     )?;
     Ok(n as usize)
 }

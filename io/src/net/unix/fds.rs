@@ -1,0 +1,69 @@
+//! Passing file descriptors (`SCM_RIGHTS`), shared by `UnixStream` and `UnixDatagram`.
+//!
+//! What a user can rely on (the syscall side is in `sys::cmsg`):
+//! - received fds are owned (`OwnedFd`) and close-on-exec;
+//! - a message whose fds did not all arrive (too many for the room given, or the process out of
+//!   fds: `MSG_CTRUNC`) is an error, and the fds of it that did arrive are closed: none leaks,
+//!   none is handed out half a set;
+//! - on a Unix *stream*, the fds travel with the first byte of the data sent with them, and a
+//!   receive stops after the bytes that carried fds, so fds of two sends are never merged. A
+//!   receive without room for fds (`read`) discards the fds of the bytes it reads (the kernel
+//!   closes them).
+
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::task::{Context, Poll};
+
+use minireactor_reactor::{Interest, Readiness};
+
+use crate::sys;
+use crate::AsyncFd;
+
+/// The most file descriptors one message can carry (`SCM_MAX_FD`), and the room
+/// `recv_with_fds` gives them.
+pub const MAX_FDS: usize = sys::MAX_FDS;
+
+pub(crate) fn poll_send_with_fds<S: AsFd>(
+    fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> Poll<io::Result<usize>> {
+    fd.poll_io_with(waiter, cx, |socket| {
+        sys::send_with_fds(socket.as_fd(), buf, fds)
+    })
+}
+
+pub(crate) fn poll_recv_with_fds<S: AsFd>(
+    fd: &AsyncFd<S>,
+    waiter: &mut Readiness<'_>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    max_fds: usize,
+) -> Poll<io::Result<usize>> {
+    fd.poll_io_with(waiter, cx, |socket| {
+        sys::recv_with_fds(socket.as_fd(), buf, fds, max_fds)
+    })
+}
+
+pub(crate) async fn send_with_fds<S: AsFd>(
+    fd: &AsyncFd<S>,
+    buf: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<usize> {
+    let mut waiter = fd.waiter(Interest::Writable);
+    poll_fn(|cx| poll_send_with_fds(fd, &mut waiter, cx, buf, fds)).await
+}
+
+pub(crate) async fn recv_with_fds<S: AsFd>(
+    fd: &AsyncFd<S>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    max_fds: usize,
+) -> io::Result<usize> {
+    let mut waiter = fd.waiter(Interest::Readable);
+    poll_fn(|cx| poll_recv_with_fds(fd, &mut waiter, cx, buf, fds, max_fds)).await
+}
