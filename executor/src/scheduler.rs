@@ -15,7 +15,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,11 +27,11 @@ use minireactor_reactor::{coop, Reactor, Unparker};
 use slab::Slab;
 
 use crate::context;
-use crate::task::raw::{self, JoinRef, TaskRef};
+use crate::task::raw::{self, JoinRef, PollOutcome, TaskRef};
 use crate::task::{Id, JoinHandle};
 
 /// A run-queue entry: a task, or `None` for the future of the current `block_on`.
-type Runnable = Option<TaskRef>;
+pub(crate) type Runnable = Option<TaskRef>;
 
 /// The part of a runtime that other threads reach through wakers.
 pub(crate) struct Shared {
@@ -76,7 +76,8 @@ pub(crate) struct Scheduler {
     config: Config,
     /// Every task that has not finished, each holding a reference to it.
     live: RefCell<Slab<TaskRef>>,
-    /// Entries ready to be polled, in wake order.
+    /// Entries ready to be polled, in wake order, while the runtime is not running (while it
+    /// runs, its queue is in `context`).
     run_queue: RefCell<VecDeque<Runnable>>,
     /// Set by the runtime's drop: a task spawned from then on is cancelled at once.
     shutting_down: Cell<bool>,
@@ -114,8 +115,27 @@ impl Scheduler {
         &self.config.pool
     }
 
-    pub(crate) fn push_local(&self, task: TaskRef) {
-        self.run_queue.borrow_mut().push_back(Some(task));
+    /// Hands the run queue to `context` for a `block_on`.
+    pub(crate) fn take_run_queue(&self) -> VecDeque<Runnable> {
+        std::mem::take(&mut *self.run_queue.borrow_mut())
+    }
+
+    /// Takes the run queue back after a `block_on`, without its entries for that `block_on`'s
+    /// future, which would only cause spurious polls of the next one.
+    pub(crate) fn give_back_run_queue(&self, mut queue: VecDeque<Runnable>) {
+        queue.retain(Option::is_some);
+        let mut run_queue = self.run_queue.borrow_mut();
+        queue.append(&mut run_queue); // Entries queued meanwhile (none, in practice).
+        *run_queue = queue;
+    }
+
+    /// Queues a newly spawned task.
+    fn push(&self, task: TaskRef) {
+        if context::is_running_here(&self.shared) {
+            context::push_local(Some(task));
+        } else {
+            self.run_queue.borrow_mut().push_back(Some(task));
+        }
     }
 
     /// Number of live tasks.
@@ -139,7 +159,7 @@ impl Scheduler {
         task.live.set_live_key(live.vacant_key());
         live.insert(task.live);
         drop(live);
-        self.run_queue.borrow_mut().push_back(Some(task.queued));
+        self.push(task.queued);
         tracing::trace!(task.id = %id, "spawn");
         join
     }
@@ -176,7 +196,8 @@ impl Scheduler {
         let id = Id::next();
         tracing::debug!(task.id = %id, "spawned during shutdown: cancelled at once");
         let task = raw::allocate(future, id, self.shared.clone());
-        task.live.cancel();
+        // Its joiner is the handle returned below: nobody waits on it yet.
+        let _no_joiner = task.live.cancel();
         // SAFETY: `task` was made from `future`, whose output is `F::Output`.
         JoinHandle::new(unsafe { JoinRef::new(task.join) })
     }
@@ -190,27 +211,24 @@ impl Scheduler {
         let waker = waker_ref(&main);
         let mut cx = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
-        self.run_queue.borrow_mut().push_back(None);
+        context::push_local(None);
         loop {
             self.take_remote();
             for _ in 0..self.config.batch {
-                let Some(runnable) = self.run_queue.borrow_mut().pop_front() else {
+                let Some(runnable) = context::pop_local() else {
                     break;
                 };
                 let Some(task) = runnable else {
                     main.queued.store(false, Ordering::Relaxed);
                     if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx))
                     {
-                        // Entries for this future would only cause spurious polls of the next.
-                        self.run_queue.borrow_mut().retain(Option::is_some);
                         return output;
                     }
                     continue;
                 };
                 self.run_task(task);
             }
-            let idle = self.run_queue.borrow().is_empty()
-                && !self.shared.has_remote.load(Ordering::SeqCst);
+            let idle = context::local_is_empty() && !self.shared.has_remote.load(Ordering::SeqCst);
             let timeout = if idle { None } else { Some(Duration::ZERO) };
             if let Err(err) = self.reactor.turn(timeout) {
                 panic!("minireactor: the reactor cannot wait for events: {err}");
@@ -228,7 +246,7 @@ impl Scheduler {
             return;
         }
         let woken = std::mem::take(&mut *self.shared.lock_remote());
-        self.run_queue.borrow_mut().extend(woken);
+        context::extend_local(woken);
     }
 
     fn run_task(&self, task: TaskRef) {
@@ -238,17 +256,17 @@ impl Scheduler {
         task.unschedule();
         let id = task.id();
         tracing::trace!(task.id = %id, "poll");
-        // The task's own panics are caught inside `poll`; this catches what it cannot, such as
-        // a panicking joiner's waker, so the task is reaped before the panic goes on.
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            coop::with_budget(|| crate::task::polling(id, || task.poll()))
-        }));
-        if task.state().finished {
-            self.reap(&task);
-            tracing::trace!(task.id = %id, "complete");
-        }
-        if let Err(payload) = polled {
-            resume_unwind(payload);
+        // The task's own panics are caught inside `poll`. One it cannot contain (its joiner's
+        // waker panicking) is resumed here, once the task is reaped.
+        match coop::with_budget(|| crate::task::polling(id, || task.poll())) {
+            PollOutcome::Pending => {}
+            PollOutcome::Finished(joiner_panic) => {
+                self.reap(&task);
+                tracing::trace!(task.id = %id, "complete");
+                if let Some(payload) = joiner_panic {
+                    resume_unwind(payload);
+                }
+            }
         }
     }
 
@@ -283,8 +301,11 @@ impl Scheduler {
         self.shutting_down.set(true);
         // Take the tasks out first: a future's destructor may spawn or drop other handles.
         let tasks: Vec<_> = self.live.borrow_mut().drain().collect();
+        let mut joiner_panic = None;
         for task in &tasks {
-            task.cancel();
+            if let Some(payload) = task.cancel() {
+                joiner_panic.get_or_insert(payload);
+            }
         }
         drop(tasks);
         let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
@@ -293,6 +314,9 @@ impl Scheduler {
         drop(remote);
         let waiter = self.on_drained.borrow_mut().take();
         drop(waiter);
+        if let Some(payload) = joiner_panic {
+            resume_unwind(payload); // Every task is dropped: the runtime's state is final.
+        }
     }
 }
 
@@ -321,13 +345,12 @@ struct MainWaker {
 
 impl ArcWake for MainWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        let local = context::with_running(&arc_self.shared, |scheduler| {
+        if context::is_running_here(&arc_self.shared) {
             if !arc_self.queued.load(Ordering::Relaxed) {
                 arc_self.queued.store(true, Ordering::Relaxed);
-                scheduler.run_queue.borrow_mut().push_back(None);
+                context::push_local(None);
             }
-        });
-        if local.is_none() && !arc_self.queued.swap(true, Ordering::SeqCst) {
+        } else if !arc_self.queued.swap(true, Ordering::SeqCst) {
             arc_self.shared.push_remote(None);
         }
     }

@@ -82,10 +82,10 @@ pub(crate) struct Header {
 
 /// The operations that depend on the future's type, for a header whose type is erased.
 struct TaskVTable {
-    /// Polls the future (or cancels it if an abort was requested); `Ready` once it is finished.
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    /// Polls the future (or cancels it if an abort was requested).
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> PollOutcome,
     /// Drops the future if it still runs; the joiner sees a cancellation.
-    cancel: unsafe fn(NonNull<Header>),
+    cancel: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
     /// Moves the result into `*dst`, a `Poll<Result<F::Output, JoinError>>`.
     take_result: unsafe fn(NonNull<Header>, dst: *mut ()),
     /// Drops a result nobody will take; returns the panic of the output's destructor, if any.
@@ -162,18 +162,25 @@ unsafe fn raw<'a, F: Future>(header: NonNull<Header>) -> &'a RawTask<F> {
     unsafe { header.cast::<RawTask<F>>().as_ref() }
 }
 
-unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+/// What one poll of a task came to.
+pub(crate) enum PollOutcome {
+    Pending,
+    /// The task finished; with the panic of its joiner's waker, if that panicked (it is user
+    /// code too, and must reach the `block_on` caller once the task is reaped).
+    Finished(Option<Box<dyn Any + Send>>),
+}
+
+unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> PollOutcome {
     // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
     let task = unsafe { raw::<F>(header) };
     let head = &task.header;
     let state = head.state.get();
     if state.finished {
-        return Poll::Ready(());
+        return PollOutcome::Finished(None);
     }
     if state.abort_requested {
         // SAFETY: runtime's thread (the scheduler polls), and no borrow of the stage is live.
-        unsafe { finish(task, Err(JoinError::cancelled(head.id))) };
-        return Poll::Ready(());
+        return PollOutcome::Finished(unsafe { finish(task, Err(JoinError::cancelled(head.id))) });
     }
     head.update_state(|state| state.polling = true);
     // SAFETY: only the runtime's thread touches the stage, and nothing else borrows it during a
@@ -190,33 +197,37 @@ unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> Poll
         Ok(Poll::Pending) if head.state.get().abort_requested => {
             Err(JoinError::cancelled(head.id)) // It aborted itself during the poll.
         }
-        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Pending) => return PollOutcome::Pending,
         Ok(Poll::Ready(output)) => Ok(output),
         Err(payload) => Err(JoinError::panic(head.id, payload)),
     };
     // SAFETY: runtime's thread; the borrow of the stage for the poll has ended.
-    unsafe { finish(task, result) };
-    Poll::Ready(())
+    PollOutcome::Finished(unsafe { finish(task, result) })
 }
 
-unsafe fn cancel<F: Future>(header: NonNull<Header>) {
+unsafe fn cancel<F: Future>(header: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
     // SAFETY: the vtable of a `RawTask<F>` is only built for that `F`.
     let task = unsafe { raw::<F>(header) };
-    if !task.header.state.get().finished {
-        // SAFETY: runtime's thread (the scheduler cancels), and the task is not being polled
-        // (cancelling happens at shutdown, never from inside a poll).
-        unsafe { finish(task, Err(JoinError::cancelled(task.header.id))) };
+    if task.header.state.get().finished {
+        return None;
     }
+    // SAFETY: runtime's thread (the scheduler cancels), and the task is not being polled
+    // (cancelling happens at shutdown, never from inside a poll).
+    unsafe { finish(task, Err(JoinError::cancelled(task.header.id))) }
 }
 
 /// Drops the future in place and stores `result`, then either wakes the joiner or, if there is
 /// none, drops the result at once. A panic in either destructor is caught: one in the future's
 /// becomes the result (unless the future had already panicked), one in a detached output's is
-/// logged — neither may unwind into the scheduler.
+/// logged — neither may unwind into the scheduler. A panic of the joiner's waker is returned,
+/// for the caller to resume once its own state is consistent.
 ///
 /// # Safety
 /// On the runtime's thread, with the task running and its stage not borrowed.
-unsafe fn finish<F: Future>(task: &RawTask<F>, mut result: Result<F::Output, JoinError>) {
+unsafe fn finish<F: Future>(
+    task: &RawTask<F>,
+    mut result: Result<F::Output, JoinError>,
+) -> Option<Box<dyn Any + Send>> {
     let head = &task.header;
     let stage = task.stage.get();
     // SAFETY: the stage is `Running` (the caller guarantees it) and not borrowed; dropping it in
@@ -240,7 +251,7 @@ unsafe fn finish<F: Future>(task: &RawTask<F>, mut result: Result<F::Output, Joi
         // SAFETY: runtime's thread; the join waker is never borrowed across a call.
         let joiner = unsafe { (*head.join_waker.get()).take() };
         if let Some(joiner) = joiner {
-            joiner.wake();
+            return catch_unwind(AssertUnwindSafe(|| joiner.wake())).err();
         }
     } else if let Some(payload) = {
         // SAFETY: runtime's thread, and the stage was just written, so it is not borrowed.
@@ -252,6 +263,7 @@ unsafe fn finish<F: Future>(task: &RawTask<F>, mut result: Result<F::Output, Joi
             "the output of a detached task panicked while being dropped"
         );
     }
+    None
 }
 
 unsafe fn take_result<F: Future>(header: NonNull<Header>, dst: *mut ()) {
@@ -360,8 +372,8 @@ impl TaskRef {
         }
     }
 
-    /// Polls the task once with a waker that refers to it; `Ready` once it is finished.
-    pub(crate) fn poll(&self) -> Poll<()> {
+    /// Polls the task once with a waker that refers to it.
+    pub(crate) fn poll(&self) -> PollOutcome {
         // A waker borrowed from this reference: no count change, never dropped.
         // SAFETY: the vtable's functions uphold the `RawWaker` contract (see `WAKER_VTABLE`),
         // and the waker does not outlive `self`, which keeps the task alive; clones count.
@@ -373,8 +385,9 @@ impl TaskRef {
         unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
     }
 
-    /// Drops the future if it still runs (shutdown).
-    pub(crate) fn cancel(&self) {
+    /// Drops the future if it still runs (shutdown); returns the panic of the joiner's waker,
+    /// if that panicked.
+    pub(crate) fn cancel(&self) -> Option<Box<dyn Any + Send>> {
         // SAFETY: as in `poll`.
         unsafe { (self.header().vtable.cancel)(self.0) }
     }
@@ -456,14 +469,13 @@ unsafe fn release(header: NonNull<Header>) {
 fn schedule(task: NonNull<Header>) {
     // SAFETY: the caller holds a reference to the task (a waker or a `TaskRef`).
     let header = unsafe { task.as_ref() };
-    let local = context::with_running(&header.shared, |scheduler| {
+    if context::is_running_here(&header.shared) {
         if !header.queued_locally.get() {
             header.queued_locally.set(true);
             increment(header);
-            scheduler.push_local(TaskRef(task));
+            context::push_local(Some(TaskRef(task)));
         }
-    });
-    if local.is_none() && !header.queued_remotely.swap(true, Ordering::AcqRel) {
+    } else if !header.queued_remotely.swap(true, Ordering::AcqRel) {
         increment(header);
         header.shared.push_remote(Some(TaskRef(task)));
     }
