@@ -2,7 +2,7 @@
 //! of a program's command line, and the total that the profile of a finished run holds.
 //!
 //! Callgrind counts every instruction the process executes in user space (its `Ir`), so two
-//! runs of the same work give the same figure to within a few instructions, whatever else the
+//! runs of the same work give nearly the same figure (within 1 % here), whatever else the
 //! machine is doing; the kernel's share of a syscall is not counted. To count one piece of
 //! work, the drivers run it twice with different amounts of work and take the difference, so
 //! that startup and teardown cancel out.
