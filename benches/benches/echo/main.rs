@@ -1,34 +1,33 @@
-//! The benchmark against tokio (issue 3): minireactor's echo server (`examples/echo.rs`) against
-//! the same server on tokio's `current_thread` runtime (`examples/tokio_echo.rs`) and a
-//! hand-written raw-epoll server (`examples/raw_echo.rs`), the limit.
+//! The benchmark against tokio (issue 3): minireactor's echo server (`examples/echo.rs` of the
+//! root package) against the same server on tokio's `current_thread` runtime (the bin
+//! `tokio_echo` of this package) and a hand-written raw-epoll server (the bin `raw_echo`), the
+//! limit.
 //!
 //! ```text
-//! cargo bench --bench echo                  # round trips/s, CPU, latency, memory (~4 min)
-//! cargo bench --bench echo -- --quick       # the same, one short repetition (~30 s)
-//! cargo bench --bench echo -- --syscalls    # syscalls per round trip, under strace
-//! cargo bench --bench echo -- --callgrind   # user-space instructions per round trip
-//! cargo bench --bench echo -- --footprint   # clean build time and stripped binary size
-//! cargo bench --bench echo -- --help        # every option
+//! cargo bench -p minireactor-benches --bench echo                # round trips/s, CPU, latency, memory (~4 min)
+//! cargo bench -p minireactor-benches --bench echo -- --quick     # the same, one short repetition (~30 s)
+//! cargo bench -p minireactor-benches --bench echo -- --syscalls  # syscalls per round trip, under strace
+//! cargo bench -p minireactor-benches --bench echo -- --callgrind # user-space instructions per round trip
+//! cargo bench -p minireactor-benches --bench echo -- --footprint # clean build time and stripped binary size
+//! cargo bench -p minireactor-benches --bench echo -- --help      # every option
 //! ```
 //!
 //! Each server runs as a child process pinned to CPU 0; the client runs in this process on a
 //! thread pinned to CPU 1. Servers take turns (A B C, A B C, ...) so that drift hits all alike.
-//! Results go to stdout and into BENCHMARKS.md; the throughput run also draws
-//! `benches/results/echo.svg`.
+//! Results go to stdout; with `--write`, also into their sections of BENCHMARKS.md.
 
 mod client;
 mod counted;
 mod footprint;
 mod report;
 mod server;
-mod svg;
 mod sys;
 mod throughput;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use minireactor_benches::{dirs, report::write_section};
 use server::Kind;
 use throughput::Cell;
 
@@ -37,13 +36,16 @@ const SERVER_CPU: usize = 0;
 /// Where the client runs.
 const CLIENT_CPU: usize = 1;
 
+/// How this bench is run, for usage and reports.
+const COMMAND: &str = "cargo bench -p minireactor-benches --bench echo";
+
 const USAGE: &str = "\
-usage: cargo bench --bench echo -- [OPTIONS]
+usage: cargo bench -p minireactor-benches --bench echo -- [OPTIONS]
 
 modes (default: the throughput run):
   --syscalls         syscalls per round trip of each server, counted by strace -c
   --callgrind        user-space instructions per round trip, counted by callgrind
-  --footprint        clean release build time and stripped size of the echo examples
+  --footprint        clean release build time and stripped size of the echo servers
 
 throughput run:
   --quick            1 repetition, 0.25 s warm-up, 1 s measured (default 3, 0.5 s, 3 s)
@@ -58,7 +60,7 @@ all modes:
   --same-cpu         run the client on the server's CPU 0 instead of CPU 1: no cross-CPU
                      wake-ups (slow on some VMs), but client and server share the CPU
   --round-trips N    round trips of the --syscalls and --callgrind runs (default 20000)
-  --no-write         print only; leave BENCHMARKS.md and benches/results/ alone";
+  --write            also write the results into their sections of BENCHMARKS.md";
 
 /// What to run, from the command line.
 pub struct Options {
@@ -82,7 +84,7 @@ pub struct Options {
     pub footprint: bool,
     /// Round trips of each counting run.
     pub round_trips: u64,
-    /// Whether to update BENCHMARKS.md and the chart.
+    /// Whether to write the results into BENCHMARKS.md.
     pub write: bool,
     /// The command line as given, for the report.
     pub command: String,
@@ -104,15 +106,20 @@ impl Options {
             callgrind: false,
             footprint: false,
             round_trips: 20_000,
-            write: true,
+            write: false,
             command: String::new(),
         };
         // `cargo bench` passes `--bench` to every bench binary.
         let args: Vec<String> = args.into_iter().filter(|a| a != "--bench").collect();
-        options.command = if args.is_empty() {
-            "cargo bench --bench echo".to_owned()
-        } else {
-            format!("cargo bench --bench echo -- {}", args.join(" "))
+        // The command that gave the figures, without `--write`, which changes none of them.
+        let shown: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--write")
+            .collect();
+        options.command = match shown[..] {
+            [] => COMMAND.to_owned(),
+            _ => format!("{COMMAND} -- {}", shown.join(" ")),
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -121,7 +128,7 @@ impl Options {
                 "--syscalls" => options.syscalls = true,
                 "--callgrind" => options.callgrind = true,
                 "--footprint" => options.footprint = true,
-                "--no-write" => options.write = false,
+                "--write" => options.write = true,
                 "--same-cpu" => options.client_cpu = SERVER_CPU,
                 "--quick" => {
                     options.reps = 1;
@@ -218,7 +225,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "needs 2 CPUs (server and client apart), this process has {cpus}"
         ));
     }
-    let work = work_dir()?;
+    let work = dirs::work_dir("echo-bench")?;
     let needs_servers = options.throughput() || options.syscalls || options.callgrind;
     let servers = if needs_servers {
         server::build(&options.servers)?
@@ -230,9 +237,6 @@ fn run(args: Vec<String>) -> Result<(), String> {
     if options.throughput() {
         let results = throughput::measure(&options, &servers, &work)?;
         sections.push(("throughput", report::throughput(&options, &results)));
-        if options.write {
-            svg::write(&results)?;
-        }
     }
     if options.syscalls {
         sections.push(("syscalls", counted::syscalls(&options, &servers, &work)?));
@@ -246,15 +250,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
     for (name, text) in &sections {
         println!("{text}");
         if options.write {
-            report::write_section(name, text)?;
+            write_section(name, text)?;
         }
     }
     Ok(())
-}
-
-/// A scratch directory for server output and tool files: `<target>/echo-bench`.
-fn work_dir() -> Result<PathBuf, String> {
-    let dir = server::profile_dir()?.join("echo-bench");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    Ok(dir)
 }

@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
+use minireactor_benches::callgrind;
+use minireactor_benches::report::{first_line, machine};
+
 use crate::client::{self, Load, Window};
-use crate::report::{first_line, machine};
 use crate::server::{Built, Running, Wrap};
 use crate::{Options, SERVER_CPU};
 
@@ -53,22 +55,14 @@ pub fn syscalls(options: &Options, servers: &[Built], work: &Path) -> Result<Str
     );
     md.push_str("| server | C | read | write | epoll_wait | epoll_ctl | others | total |\n");
     md.push_str("|---|---:|---:|---:|---:|---:|---|---:|\n");
-    for server in servers {
-        for conns in CONNS {
-            let out = work.join(format!("{}.strace", server.kind.name));
-            let count = |round_trips| {
-                counted_run(
-                    options.client_cpu,
-                    server,
-                    &Wrap::Strace(out.clone()),
-                    conns,
-                    round_trips,
-                    work,
-                )?;
-                parse_strace(&out)
-            };
-            let base = count(0)?;
-            let full = count(n)?;
+    each_counted(
+        options,
+        servers,
+        work,
+        "strace",
+        Wrap::Strace,
+        parse_strace,
+        |server, conns, base, full| {
             let mut per_rt: BTreeMap<String, Calls> = BTreeMap::new();
             for (name, calls) in &full {
                 let before = base.get(name).copied().unwrap_or_default();
@@ -79,9 +73,8 @@ pub fn syscalls(options: &Options, servers: &[Built], work: &Path) -> Result<Str
                 per_rt.insert(name.clone(), per);
             }
             md.push_str(&syscall_row(server.kind.name, conns, per_rt));
-            eprintln!("counted the syscalls of {} at C={conns}", server.kind.name);
-        }
-    }
+        },
+    )?;
     Ok(md)
 }
 
@@ -155,12 +148,7 @@ fn parse_strace(path: &Path) -> Result<BTreeMap<String, Calls>, String> {
 pub fn callgrind(options: &Options, servers: &[Built], work: &Path) -> Result<String, String> {
     let n = options.round_trips;
     let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "Measured on {}, {}.",
-        machine(),
-        first_line("valgrind", &["--version"])
-    );
+    let _ = writeln!(md, "Measured on {}, {}.", machine(), callgrind::version());
     let _ = writeln!(
         md,
         "Command: `{}`. User-space instructions (callgrind's Ir; the kernel is not counted) of \
@@ -170,48 +158,55 @@ pub fn callgrind(options: &Options, servers: &[Built], work: &Path) -> Result<St
     );
     md.push_str("| server | C | instructions/round trip | baseline run (instructions) |\n");
     md.push_str("|---|---:|---:|---:|\n");
+    each_counted(
+        options,
+        servers,
+        work,
+        "callgrind",
+        Wrap::Callgrind,
+        callgrind::total_instructions,
+        |server, conns, base, full| {
+            let per_rt = (full as f64 - base as f64) / n as f64;
+            let name = server.kind.name;
+            let _ = writeln!(md, "| {name} | {conns} | {per_rt:.0} | {base} |");
+        },
+    )?;
+    Ok(md)
+}
+
+/// For every server and connection count, reads what the tool of `wrap` counted (`read` of its
+/// output file) in a run of `--round-trips` round trips and in a baseline run with none, and
+/// hands both to `row`.
+fn each_counted<T>(
+    options: &Options,
+    servers: &[Built],
+    work: &Path,
+    tool: &str,
+    wrap: fn(PathBuf) -> Wrap,
+    read: fn(&Path) -> Result<T, String>,
+    mut row: impl FnMut(&Built, usize, T, T),
+) -> Result<(), String> {
     for server in servers {
         for conns in CONNS {
-            let out = work.join(format!("{}.callgrind", server.kind.name));
+            let out = work.join(format!("{}.{tool}", server.kind.name));
             let count = |round_trips| {
                 counted_run(
                     options.client_cpu,
                     server,
-                    &Wrap::Callgrind(out.clone()),
+                    &wrap(out.clone()),
                     conns,
                     round_trips,
                     work,
                 )?;
-                parse_callgrind(&out)
+                read(&out)
             };
             let base = count(0)?;
-            let full = count(n)?;
-            let per_rt = (full as f64 - base as f64) / n as f64;
-            let _ = writeln!(
-                md,
-                "| {} | {conns} | {per_rt:.0} | {base} |",
-                server.kind.name
-            );
-            eprintln!(
-                "counted the instructions of {} at C={conns}",
-                server.kind.name
-            );
+            let full = count(options.round_trips)?;
+            row(server, conns, base, full);
+            eprintln!("counted {} at C={conns} under {tool}", server.kind.name);
         }
     }
-    Ok(md)
-}
-
-/// Reads the total instruction count (`totals:` or, in older versions, `summary:`) of a
-/// callgrind profile.
-fn parse_callgrind(path: &Path) -> Result<u64, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    text.lines()
-        .find_map(|line| {
-            line.strip_prefix("totals:")
-                .or(line.strip_prefix("summary:"))
-        })
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| format!("no totals in {}", path.display()))
+    Ok(())
 }
 
 /// Runs `server` under `wrap` for `round_trips` round trips over `conns` connections, the

@@ -1,60 +1,12 @@
-//! Turning results into Markdown: the machine line, the throughput tables, and the generated
-//! sections of BENCHMARKS.md.
+//! The Markdown of the throughput run: the conditions, a table of every cell and server, and
+//! the paired ratios between servers.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::process::Command;
 
-use crate::server::package_dir;
+use minireactor_benches::report::machine;
+
 use crate::throughput::{median, Results};
 use crate::{Options, SERVER_CPU};
-
-/// One line saying where and on what the numbers were measured.
-pub fn machine() -> String {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .and_then(|rest| rest.split_once(':'))
-        .map_or("unknown CPU", |(_, name)| name.trim());
-    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let rustc = first_line("rustc", &["-V"]);
-    let commit = first_line(
-        "git",
-        &[
-            "-C",
-            &package_dir().to_string_lossy(),
-            "describe",
-            "--always",
-            "--dirty",
-        ],
-    );
-    format!(
-        "{model}, {cpus} CPUs, Linux {}, {rustc}; minireactor at {commit}",
-        kernel.trim()
-    )
-}
-
-/// The 1-minute load average, as `/proc/loadavg` has it.
-pub fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| Some(text.split_whitespace().next()?.to_owned()))
-        .unwrap_or_else(|| "?".to_owned())
-}
-
-/// The first line a tool prints, or `?` if it cannot be run.
-pub fn first_line(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|text| text.lines().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
-}
 
 /// The Markdown of the throughput run.
 pub fn throughput(options: &Options, results: &Results) -> String {
@@ -161,27 +113,5 @@ pub fn throughput(options: &Options, results: &Results) -> String {
         }
         md.push('\n');
     }
-    md.push_str("\n![round trips/s and server CPU per round trip](benches/results/echo.svg)\n");
     md
-}
-
-/// Replaces the generated section `name` of BENCHMARKS.md with `text`, or appends it with a
-/// heading if the file does not have it yet. Everything outside the markers is left alone.
-pub fn write_section(name: &str, text: &str) -> Result<(), String> {
-    let path = package_dir().join("BENCHMARKS.md");
-    let begin = format!("<!-- begin generated: {name} -->\n");
-    let end = format!("<!-- end generated: {name} -->\n");
-    let old = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    let new = match (old.find(&begin), old.find(&end)) {
-        (Some(b), Some(e)) if b < e => {
-            format!("{}{begin}{text}{}", &old[..b], &old[e..])
-        }
-        _ => format!(
-            "{}\n## {name}\n\n{begin}{text}{end}",
-            old.trim_end_matches('\n').to_owned() + "\n"
-        ),
-    };
-    fs::write(&path, new).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    eprintln!("wrote the {name} section of {}", path.display());
-    Ok(())
 }

@@ -1,8 +1,8 @@
 //! A hand-written echo server on raw epoll with no runtime at all: the limit a runtime can
-//! approach (`cargo bench --bench echo`, see BENCHMARKS.md).
+//! approach (`cargo bench -p minireactor-benches --bench echo`, see BENCHMARKS.md).
 //!
 //! ```text
-//! cargo run --release --example raw_echo -- [ADDR]    # IPv4 only, default 127.0.0.1:7880
+//! cargo run --release -p minireactor-benches --bin raw_echo -- [ADDR]    # IPv4 only, default 127.0.0.1:7880
 //! ```
 //!
 //! It does what the other echo servers of the benchmark do, without tasks: one thread, one

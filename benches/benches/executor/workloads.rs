@@ -1,7 +1,5 @@
-//! Executor micro-benchmarks: minireactor against tokio's `current_thread` runtime.
-//!
-//! Every group has two functions, `minireactor` and `tokio`, running the same workload; each
-//! runtime is created once, outside the measured loop.
+//! The workloads, each written for both runtimes, and the table of them that the criterion
+//! groups, the run-one mode and the callgrind mode go through.
 //!
 //! - `spawn_join_100k`: spawn 100,000 trivial tasks from inside `block_on`, then await them all.
 //! - `local_wake_ping_pong`: two tasks hand a turn back and forth 10,000 times each through an
@@ -14,12 +12,6 @@
 //!   once (registering its timer), then all dropped (cancelling it).
 //! - `asyncfd_ping_pong`: two tasks exchange a 1-byte message 10,000 times over a Unix
 //!   socketpair.
-//!
-//! `cargo bench --bench executor` (add `-- --quick` for a fast pass). To run one workload
-//! without criterion (e.g. under `valgrind --tool=callgrind`), set
-//! `MINIREACTOR_BENCH_ONE=WORKLOAD:RUNTIME[:REPEAT]` and run the bench binary directly, e.g.
-//! `MINIREACTOR_BENCH_ONE=spawn_join_100k:minireactor:3 target/release/deps/executor-<hash>`;
-//! each run's wall time goes to stderr.
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -34,7 +26,95 @@ use std::task::{Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion};
+/// One workload, written for both runtimes.
+pub struct Workload {
+    /// Its name in criterion's groups, `MINIREACTOR_BENCH_ONE` and tables.
+    pub name: &'static str,
+    /// One iteration on minireactor.
+    pub minireactor: fn(&minireactor::Runtime),
+    /// The same iteration on tokio.
+    pub tokio: fn(&tokio::runtime::Runtime),
+    /// What one iteration does: so many of a unit (tasks, wakes, ...), for per-unit figures.
+    pub units: (u64, &'static str),
+    /// How long criterion measures whole iterations; `None` for the cross-thread wake, which
+    /// criterion times per round trip (see `main.rs`).
+    pub measure: Option<Duration>,
+    /// Whether its instruction count is a property of the runtime. Not for the cross-thread
+    /// wake: its waking thread spins for as long as the wake takes.
+    pub counted: bool,
+}
+
+/// Rounds of the cross-thread wake in one iteration outside criterion.
+const CROSS_THREAD_ROUNDS: u64 = 10_000;
+
+/// Every workload, in the order criterion runs them.
+pub const WORKLOADS: [Workload; 5] = [
+    Workload {
+        name: "spawn_join_100k",
+        minireactor: |rt| {
+            black_box(spawn_join_minireactor(rt));
+        },
+        tokio: |rt| {
+            black_box(spawn_join_tokio(rt));
+        },
+        units: (SPAWN_TASKS, "task"),
+        measure: Some(Duration::from_secs(4)),
+        counted: true,
+    },
+    Workload {
+        name: "local_wake_ping_pong",
+        minireactor: local_ping_pong_minireactor,
+        tokio: local_ping_pong_tokio,
+        units: (2 * PING_PONG_ROUNDS as u64, "wake"),
+        measure: Some(Duration::from_secs(3)),
+        counted: true,
+    },
+    Workload {
+        name: "cross_thread_wake_latency",
+        minireactor: |rt| {
+            let unparker = minireactor::reactor::Reactor::current().unwrap().unparker();
+            let before = unparker.eventfd_writes();
+            let timed = cross_thread_minireactor(rt, CROSS_THREAD_ROUNDS);
+            let writes = unparker.eventfd_writes() - before;
+            eprintln!("  {:?} per round trip", timed / CROSS_THREAD_ROUNDS as u32);
+            eprintln!(
+                "  {writes} of {} wakes found the runtime parked",
+                CROSS_THREAD_ROUNDS + 1
+            );
+        },
+        tokio: |rt| {
+            let timed = cross_thread_tokio(rt, CROSS_THREAD_ROUNDS);
+            eprintln!("  {:?} per round trip", timed / CROSS_THREAD_ROUNDS as u32);
+        },
+        units: (CROSS_THREAD_ROUNDS, "round trip"),
+        measure: None,
+        counted: false,
+    },
+    Workload {
+        name: "sleep_insert_cancel_100k",
+        minireactor: sleeps_minireactor,
+        tokio: sleeps_tokio,
+        units: (SLEEPS, "sleep"),
+        measure: Some(Duration::from_secs(4)),
+        counted: true,
+    },
+    Workload {
+        name: "asyncfd_ping_pong",
+        minireactor: fd_ping_pong_minireactor,
+        tokio: fd_ping_pong_tokio,
+        units: (FD_ROUND_TRIPS as u64, "round trip"),
+        measure: Some(Duration::from_secs(4)),
+        counted: true,
+    },
+];
+
+/// The workload called `name`, or an error that lists them all.
+pub fn workload(name: &str) -> Result<&'static Workload, String> {
+    WORKLOADS.iter().find(|w| w.name == name).ok_or_else(|| {
+        let known: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+        format!("unknown workload {name:?}; known: {}", known.join(", "))
+    })
+}
 
 /// Tasks spawned by `spawn_join_100k`.
 const SPAWN_TASKS: u64 = 100_000;
@@ -45,14 +125,16 @@ const SLEEPS: u64 = 100_000;
 /// Round trips in `asyncfd_ping_pong`.
 const FD_ROUND_TRIPS: u32 = 10_000;
 
-fn tokio_runtime() -> tokio::runtime::Runtime {
+/// tokio's `current_thread` runtime, with its I/O and time drivers.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime")
 }
 
-fn minireactor_runtime() -> minireactor::Runtime {
+/// minireactor's runtime.
+pub fn minireactor_runtime() -> minireactor::Runtime {
     minireactor::Runtime::new().expect("minireactor runtime")
 }
 
@@ -261,7 +343,7 @@ fn cross_thread(rounds: u64, run_task: impl FnOnce(Arc<Remote>)) -> Duration {
     })
 }
 
-fn cross_thread_minireactor(rt: &minireactor::Runtime, rounds: u64) -> Duration {
+pub fn cross_thread_minireactor(rt: &minireactor::Runtime, rounds: u64) -> Duration {
     cross_thread(rounds, |remote| {
         rt.block_on(async move {
             minireactor::spawn(remote_task(remote, rounds))
@@ -271,7 +353,7 @@ fn cross_thread_minireactor(rt: &minireactor::Runtime, rounds: u64) -> Duration 
     })
 }
 
-fn cross_thread_tokio(rt: &tokio::runtime::Runtime, rounds: u64) -> Duration {
+pub fn cross_thread_tokio(rt: &tokio::runtime::Runtime, rounds: u64) -> Duration {
     cross_thread(rounds, |remote| {
         rt.block_on(async move {
             tokio::spawn(remote_task(remote, rounds)).await.unwrap();
@@ -404,150 +486,4 @@ fn fd_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
         ping.await.unwrap();
         echo.await.unwrap();
     });
-}
-
-// ----- criterion -----
-
-type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
-
-fn group<'a>(c: &'a mut Criterion, name: &str, measure: Duration) -> Group<'a> {
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(measure);
-    group
-}
-
-/// Benchmarks a whole-workload function on both runtimes.
-fn bench_pair(
-    c: &mut Criterion,
-    name: &str,
-    measure: Duration,
-    minireactor_fn: fn(&minireactor::Runtime),
-    tokio_fn: fn(&tokio::runtime::Runtime),
-) {
-    let mr = minireactor_runtime();
-    let tk = tokio_runtime();
-    let mut group = group(c, name, measure);
-    group.bench_function("minireactor", |b| b.iter(|| minireactor_fn(&mr)));
-    group.bench_function("tokio", |b| b.iter(|| tokio_fn(&tk)));
-    group.finish();
-}
-
-fn bench_spawn_join(c: &mut Criterion) {
-    let mr = minireactor_runtime();
-    let tk = tokio_runtime();
-    let mut group = group(c, "spawn_join_100k", Duration::from_secs(4));
-    group.bench_function("minireactor", |b| {
-        b.iter(|| black_box(spawn_join_minireactor(&mr)))
-    });
-    group.bench_function("tokio", |b| b.iter(|| black_box(spawn_join_tokio(&tk))));
-    group.finish();
-}
-
-fn bench_cross_thread(c: &mut Criterion) {
-    let mr = minireactor_runtime();
-    let tk = tokio_runtime();
-    let mut group = group(c, "cross_thread_wake_latency", Duration::from_secs(4));
-    group.sample_size(20);
-    group.bench_function("minireactor", |b| {
-        b.iter_custom(|rounds| cross_thread_minireactor(&mr, rounds))
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|rounds| cross_thread_tokio(&tk, rounds))
-    });
-    group.finish();
-}
-
-/// Runs one workload, once or `REPEAT` times, without criterion (for callgrind and the like),
-/// printing each run's wall time to stderr. `spec` is `WORKLOAD:RUNTIME[:REPEAT]`.
-fn run_one(spec: &str) {
-    let mut parts = spec.splitn(3, ':');
-    let (Some(workload), Some(runtime)) = (parts.next(), parts.next()) else {
-        panic!("MINIREACTOR_BENCH_ONE={spec}: expected WORKLOAD:RUNTIME[:REPEAT]");
-    };
-    let repeat: u32 = parts
-        .next()
-        .map_or(1, |n| n.parse().expect("REPEAT: a number"));
-    let timed = |run: &dyn Fn()| {
-        for _ in 0..repeat {
-            let start = Instant::now();
-            run();
-            eprintln!("{workload}:{runtime}: {:?}", start.elapsed());
-        }
-    };
-    let known = "spawn_join_100k, local_wake_ping_pong, cross_thread_wake_latency, \
-                 sleep_insert_cancel_100k, asyncfd_ping_pong";
-    match runtime {
-        "minireactor" => {
-            let rt = minireactor_runtime();
-            match workload {
-                "spawn_join_100k" => timed(&|| {
-                    black_box(spawn_join_minireactor(&rt));
-                }),
-                "local_wake_ping_pong" => timed(&|| local_ping_pong_minireactor(&rt)),
-                "cross_thread_wake_latency" => timed(&|| {
-                    let unparker = minireactor::reactor::Reactor::current().unwrap().unparker();
-                    let before = unparker.eventfd_writes();
-                    let timed = cross_thread_minireactor(&rt, 10_000);
-                    let writes = unparker.eventfd_writes() - before;
-                    eprintln!("  {:?} per round trip", timed / 10_000);
-                    eprintln!("  {writes} of 10001 wakes found the runtime parked");
-                }),
-                "sleep_insert_cancel_100k" => timed(&|| sleeps_minireactor(&rt)),
-                "asyncfd_ping_pong" => timed(&|| fd_ping_pong_minireactor(&rt)),
-                _ => panic!("unknown workload {workload:?}; known: {known}"),
-            }
-        }
-        "tokio" => {
-            let rt = tokio_runtime();
-            match workload {
-                "spawn_join_100k" => timed(&|| {
-                    black_box(spawn_join_tokio(&rt));
-                }),
-                "local_wake_ping_pong" => timed(&|| local_ping_pong_tokio(&rt)),
-                "cross_thread_wake_latency" => timed(&|| {
-                    let timed = cross_thread_tokio(&rt, 10_000);
-                    eprintln!("  {:?} per round trip", timed / 10_000);
-                }),
-                "sleep_insert_cancel_100k" => timed(&|| sleeps_tokio(&rt)),
-                "asyncfd_ping_pong" => timed(&|| fd_ping_pong_tokio(&rt)),
-                _ => panic!("unknown workload {workload:?}; known: {known}"),
-            }
-        }
-        _ => panic!("unknown runtime {runtime:?}; expected minireactor or tokio"),
-    }
-}
-
-fn main() {
-    if let Ok(spec) = std::env::var("MINIREACTOR_BENCH_ONE") {
-        run_one(&spec);
-        return;
-    }
-    let mut c = Criterion::default().configure_from_args();
-    bench_spawn_join(&mut c);
-    bench_pair(
-        &mut c,
-        "local_wake_ping_pong",
-        Duration::from_secs(3),
-        local_ping_pong_minireactor,
-        local_ping_pong_tokio,
-    );
-    bench_cross_thread(&mut c);
-    bench_pair(
-        &mut c,
-        "sleep_insert_cancel_100k",
-        Duration::from_secs(4),
-        sleeps_minireactor,
-        sleeps_tokio,
-    );
-    bench_pair(
-        &mut c,
-        "asyncfd_ping_pong",
-        Duration::from_secs(4),
-        fd_ping_pong_minireactor,
-        fd_ping_pong_tokio,
-    );
-    c.final_summary();
 }

@@ -58,7 +58,7 @@ pub fn measure(options: &Options, servers: &[Built], work: &Path) -> Result<Resu
             .map(|_| servers.iter().map(|_| Vec::new()).collect())
             .collect(),
         ticks_per_sec: crate::sys::clock_ticks_per_sec(),
-        load_before: crate::report::load_average(),
+        load_before: minireactor_benches::report::load_average(),
     };
     let total = options.reps * options.cells.len() * servers.len();
     let per_run = options.warmup + options.measure + Duration::from_millis(700);

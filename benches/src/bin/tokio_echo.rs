@@ -1,8 +1,8 @@
 //! The echo server on tokio's `current_thread` runtime: the baseline minireactor is measured
-//! against (`cargo bench --bench echo`, see BENCHMARKS.md).
+//! against (`cargo bench -p minireactor-benches --bench echo`, see BENCHMARKS.md).
 //!
 //! ```text
-//! cargo run --release --example tokio_echo -- [ADDR]    # default 127.0.0.1:7879
+//! cargo run --release -p minireactor-benches --bin tokio_echo -- [ADDR]    # default 127.0.0.1:7879
 //! ```
 //!
 //! It does exactly what the other echo servers of the benchmark do: one task per connection,

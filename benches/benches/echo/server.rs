@@ -1,5 +1,8 @@
 //! The echo servers as child processes: building them, starting one pinned to a CPU (maybe
 //! under strace or callgrind), reading its CPU time and peak memory, and stopping it.
+//!
+//! minireactor's server is an example of the root package, the baselines are bins of this one;
+//! each is built with its own `cargo build --release -p PACKAGE`, the command a user would run.
 
 use std::ffi::OsString;
 use std::fs;
@@ -10,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use minireactor_benches::callgrind;
+use minireactor_benches::dirs::{profile_dir, workspace_dir};
+
 use crate::sys;
 
 /// One echo server of the comparison.
@@ -17,25 +23,57 @@ use crate::sys;
 pub struct Kind {
     /// Its name in tables and options.
     pub name: &'static str,
-    /// The example that builds it.
-    pub example: &'static str,
+    /// The workspace package it belongs to.
+    pub package: &'static str,
+    /// The target of `package` that builds it.
+    pub target: Target,
+}
+
+/// A binary target of a package.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `examples/NAME.rs`, built into `<profile>/examples/NAME`.
+    Example(&'static str),
+    /// `src/bin/NAME.rs`, built into `<profile>/NAME`.
+    Bin(&'static str),
 }
 
 /// All servers, in the order they take turns and appear in tables.
 pub const ALL: [Kind; 3] = [
     Kind {
         name: "minireactor",
-        example: "echo",
+        package: "minireactor",
+        target: Target::Example("echo"),
     },
     Kind {
         name: "tokio",
-        example: "tokio_echo",
+        package: "minireactor-benches",
+        target: Target::Bin("tokio_echo"),
     },
     Kind {
         name: "raw",
-        example: "raw_echo",
+        package: "minireactor-benches",
+        target: Target::Bin("raw_echo"),
     },
 ];
+
+impl Kind {
+    /// The arguments of `cargo build --release` that build this server and nothing else.
+    pub fn cargo_args(&self) -> [&'static str; 4] {
+        match self.target {
+            Target::Example(name) => ["-p", self.package, "--example", name],
+            Target::Bin(name) => ["-p", self.package, "--bin", name],
+        }
+    }
+
+    /// Where `cargo build --release` puts the binary, under the profile directory `profile`.
+    pub fn binary_in(&self, profile: &Path) -> PathBuf {
+        match self.target {
+            Target::Example(name) => profile.join("examples").join(name),
+            Target::Bin(name) => profile.join(name),
+        }
+    }
+}
 
 /// A server ready to run.
 #[derive(Clone)]
@@ -44,55 +82,39 @@ pub struct Built {
     pub bin: PathBuf,
 }
 
-/// The package root, where `examples/` and `BENCHMARKS.md` are.
-pub fn package_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// `cargo build --release ARGS` in the workspace, with the `cargo` that runs this bench.
+pub fn cargo_build(args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command
+        .args(["build", "--release"])
+        .args(args)
+        .current_dir(workspace_dir());
+    command
 }
 
-/// The profile directory this bench was built into (`<target>/release`): the bench binary is
-/// `<target>/release/deps/echo-HASH`, whatever `CARGO_TARGET_DIR` says.
-pub fn profile_dir() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("locating the bench binary: {e}"))?;
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .ok_or_else(|| format!("unexpected bench binary location {}", exe.display()))
-}
-
-/// Builds the release examples of `wanted`. A server that fails to build is an error, except
-/// minireactor's while `examples/echo.rs` is being written: it is skipped with a message.
+/// Builds the release binaries of `wanted`, each on its own, as a user would: building them
+/// together would unify their dependencies' features.
 pub fn build(wanted: &[Kind]) -> Result<Vec<Built>, String> {
-    let examples = profile_dir()?.join("examples");
+    let profile = profile_dir()?;
     let mut built = Vec::new();
     for kind in wanted {
-        let source = package_dir().join(format!("examples/{}.rs", kind.example));
-        let optional = kind.name == "minireactor";
-        if optional && !source.exists() {
-            eprintln!(
-                "skipping minireactor: {} does not exist yet",
-                source.display()
-            );
-            continue;
-        }
-        eprintln!("building {} (examples/{}.rs)", kind.name, kind.example);
-        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["build", "--release", "--example", kind.example])
-            .current_dir(package_dir())
+        let args = kind.cargo_args();
+        eprintln!(
+            "building {}: cargo build --release {}",
+            kind.name,
+            args.join(" ")
+        );
+        let status = cargo_build(&args)
             .status()
             .map_err(|e| format!("running cargo: {e}"))?;
         if !status.success() {
-            let msg = format!("examples/{}.rs failed to build (see above)", kind.example);
-            if optional {
-                eprintln!("skipping minireactor: {msg}");
-                continue;
-            }
-            return Err(msg);
+            return Err(format!("{} failed to build (see above)", kind.name));
         }
-        let bin = examples.join(kind.example);
+        let bin = kind.binary_in(&profile);
         if !bin.exists() {
             return Err(format!(
                 "cargo built {} but {} is missing",
-                kind.example,
+                kind.name,
                 bin.display()
             ));
         }
@@ -121,12 +143,7 @@ impl Wrap {
                 words.push(out.into());
                 words.push("--".into());
             }
-            Wrap::Callgrind(out) => {
-                words.extend(["valgrind", "-q", "--tool=callgrind"].map(OsString::from));
-                let mut arg = OsString::from("--callgrind-out-file=");
-                arg.push(out);
-                words.push(arg);
-            }
+            Wrap::Callgrind(out) => words.extend(callgrind::command_prefix(out)),
         }
         words
     }
@@ -176,9 +193,9 @@ impl Running {
         unsafe { command.pre_exec(move || sys::pin_to_cpu(cpu)) };
         let child = command.spawn().map_err(|e| {
             let hint = match wrap {
-                Wrap::Plain => "",
-                Wrap::Strace(_) => " (install it: apt-get install -y strace)",
-                Wrap::Callgrind(_) => " (install it: apt-get install -y valgrind)",
+                Wrap::Plain => String::new(),
+                Wrap::Strace(_) => " (install it: apt-get install -y strace)".to_owned(),
+                Wrap::Callgrind(_) => format!(" ({})", callgrind::INSTALL_HINT),
             };
             format!("starting {}: {e}{hint}", words[0].to_string_lossy())
         })?;
