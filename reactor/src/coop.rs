@@ -39,6 +39,7 @@ thread_local! {
 
 /// Runs `poll` with a fresh budget of [`BUDGET_PER_POLL`], restoring the previous budget after,
 /// even if `poll` panics. Executors call it around each poll of a task.
+#[inline]
 pub fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set(Some(BUDGET_PER_POLL), poll)
 }
@@ -48,10 +49,12 @@ pub(crate) fn unconstrained_poll<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set(None, poll)
 }
 
+#[inline]
 fn with_budget_set<R>(budget: Option<u8>, poll: impl FnOnce() -> R) -> R {
     /// Puts the outer budget back when dropped, so a panic cannot leave a stale one behind.
     struct Restore(Option<u8>);
     impl Drop for Restore {
+        #[inline]
         fn drop(&mut self) {
             BUDGET.set(self.0);
         }

@@ -151,6 +151,23 @@ impl Reactor {
         }
     }
 
+    /// Runs `f` with this thread's reactor, created on first use (as [`current`](Self::current)),
+    /// without cloning its `Rc`: for the timers' hot paths.
+    pub(crate) fn with_current<R>(f: impl FnOnce(&Reactor) -> R) -> io::Result<R> {
+        let mut f = Some(f);
+        let existing = CURRENT
+            .try_with(|current| match &*current.borrow() {
+                Some(reactor) if !reactor.is_inherited() => f.take().map(|f| f(reactor)),
+                _ => None,
+            })
+            .map_err(|_| thread_exiting())?;
+        match (existing, f) {
+            (Some(result), _) => Ok(result),
+            (None, Some(f)) => Ok(f(&*Reactor::current()?)),
+            (None, None) => unreachable!("`f` runs at most once"),
+        }
+    }
+
     /// Runs `f` with this thread's reactor if it exists already (and is not the parent's, after
     /// a fork); never creates one. For drop paths, which must not fail or allocate an epoll.
     pub(crate) fn with_existing<R>(f: impl FnOnce(&Reactor) -> R) -> Option<R> {

@@ -8,28 +8,36 @@
 //!
 //! Invariants:
 //! - Every live timer has exactly one heap entry with its slot key and generation.
-//! - Tombstones never outnumber live timers: when they would, the heap is rebuilt without them
-//!   (O(n), paid for by the n cancellations before it). So memory stays proportional to the
-//!   live timers, and when the last one goes, nothing is left.
-//! - Deadlines are nanoseconds since the reactor's `epoch`, kept exact: no rounding to a tick.
+//! - Tombstones never exceed twice the live timers plus [`COMPACT_SLACK`]: when they would, the
+//!   heap is rebuilt without them (O(n), paid for by the n cancellations before it). So memory
+//!   stays proportional to the live timers, and when the last one goes, nothing is left.
+//! - Deadlines are kept as the `Instant`s they are, exact: no rounding to a tick, and no
+//!   conversion on the way in or out.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use slab::Slab;
 
-/// Identifies one pending timer: its slot and the generation of the slot's owner.
+/// Tombstones tolerated beyond twice the live timers before the heap is compacted: enough that
+/// a handful of timers cancelled and re-armed in turn never pay for a rebuild.
+const COMPACT_SLACK: usize = 32;
+
+/// Identifies one pending timer: its slot and the generation of the slot's owner. The
+/// generation wraps after 2^32 timers, which is harmless: a stale key must outlive exactly 2^32
+/// later timers of the same slot to be mistaken for the current one, and a `Sleep` holds its key
+/// only while it is registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {
     key: u32,
     generation: u32,
 }
 
-/// A heap entry, packed so that one integer comparison orders by deadline:
-/// `deadline_nanos << 64 | generation << 32 | key`.
-type HeapEntry = Reverse<u128>;
+/// A heap entry: the deadline, then `generation << 32 | key` to tell a live timer from a
+/// tombstone (and to break ties in insertion order, roughly).
+type HeapEntry = Reverse<(Instant, u64)>;
 
 #[derive(Debug)]
 struct Timer {
@@ -40,8 +48,6 @@ struct Timer {
 /// The reactor's pending timers.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    /// Deadlines are measured from here.
-    epoch: Instant,
     /// The live timers.
     timers: Slab<Timer>,
     /// Live entries and tombstones, earliest deadline on top.
@@ -53,7 +59,6 @@ pub(crate) struct Timers {
 impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
-            epoch: Instant::now(),
             timers: Slab::new(),
             heap: BinaryHeap::new(),
             next_generation: 0,
@@ -66,12 +71,9 @@ impl Timers {
         self.next_generation = generation.wrapping_add(1);
         let key = u32::try_from(self.timers.insert(Timer { generation, waker }))
             .expect("minireactor: more than 2^32 pending timers");
-        let nanos = u64::try_from(deadline.saturating_duration_since(self.epoch).as_nanos())
-            .unwrap_or(u64::MAX);
-        self.heap.push(Reverse(
-            (u128::from(nanos) << 64) | (u128::from(generation) << 32) | u128::from(key),
-        ));
-        TimerKey { key, generation }
+        let id = TimerKey { key, generation };
+        self.heap.push(Reverse((deadline, id.packed())));
+        id
     }
 
     fn get_mut(&mut self, key: TimerKey) -> Option<&mut Timer> {
@@ -96,8 +98,9 @@ impl Timers {
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
         self.get_mut(key)?;
         let timer = self.timers.remove(key.key as usize);
-        let tombstones = self.heap.len() - self.timers.len();
-        if tombstones > self.timers.len() {
+        if self.timers.is_empty() {
+            self.heap.clear(); // Only tombstones left.
+        } else if self.heap.len() - self.timers.len() > 2 * self.timers.len() + COMPACT_SLACK {
             let timers = &self.timers;
             self.heap.retain(|entry| is_live(timers, *entry));
         }
@@ -107,19 +110,18 @@ impl Timers {
     /// The earliest pending deadline.
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         self.drop_dead_top();
-        let Reverse(entry) = *self.heap.peek()?;
-        Some(self.epoch + Duration::from_nanos((entry >> 64) as u64))
+        let Reverse((deadline, _)) = *self.heap.peek()?;
+        Some(deadline)
     }
 
     /// Moves the wakers of every timer whose deadline is at or before `now` into `wake`.
     pub(crate) fn expire(&mut self, now: Instant, wake: &mut Vec<Waker>) {
-        let now = now.saturating_duration_since(self.epoch).as_nanos();
         loop {
             self.drop_dead_top();
             match self.heap.peek() {
-                Some(&Reverse(entry)) if entry >> 64 <= now => {
+                Some(&Reverse((deadline, id))) if deadline <= now => {
                     self.heap.pop();
-                    let key = (entry & u128::from(u32::MAX)) as usize;
+                    let key = TimerKey::unpack(id).key as usize;
                     wake.push(self.timers.remove(key).waker);
                 }
                 _ => return,
@@ -150,17 +152,30 @@ impl Timers {
 }
 
 /// Whether a heap entry belongs to a live timer (and is not a tombstone).
-fn is_live(timers: &Slab<Timer>, Reverse(entry): HeapEntry) -> bool {
-    let key = (entry & u128::from(u32::MAX)) as usize;
-    let generation = ((entry >> 32) & u128::from(u32::MAX)) as u32;
+fn is_live(timers: &Slab<Timer>, Reverse((_, id)): HeapEntry) -> bool {
+    let id = TimerKey::unpack(id);
     timers
-        .get(key)
-        .is_some_and(|timer| timer.generation == generation)
+        .get(id.key as usize)
+        .is_some_and(|timer| timer.generation == id.generation)
+}
+
+impl TimerKey {
+    fn packed(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.key)
+    }
+
+    fn unpack(packed: u64) -> TimerKey {
+        TimerKey {
+            key: packed as u32,
+            generation: (packed >> 32) as u32,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn noop_waker() -> Waker {
         Waker::noop().clone()
@@ -209,7 +224,10 @@ mod tests {
             .collect();
         for key in keys {
             assert!(timers.remove(key).is_some());
-            assert!(timers.heap_len() <= 2 * timers.len(), "tombstones piled up");
+            assert!(
+                timers.heap_len() <= 3 * timers.len() + COMPACT_SLACK,
+                "tombstones piled up"
+            );
         }
         assert_eq!(timers.len(), 0);
         assert_eq!(timers.heap_len(), 0);

@@ -35,10 +35,12 @@ thread_local! {
 }
 
 /// Marks `id` as the task being polled while `poll` runs.
+#[inline]
 pub(crate) fn polling<R>(id: Id, poll: impl FnOnce() -> R) -> R {
     /// Restores the outer task's id (a task polled from inside another's `block_on`).
     struct Restore(Option<Id>);
     impl Drop for Restore {
+        #[inline]
         fn drop(&mut self) {
             CURRENT.set(self.0);
         }

@@ -373,6 +373,7 @@ impl TaskRef {
     }
 
     /// Polls the task once with a waker that refers to it.
+    #[inline]
     pub(crate) fn poll(&self) -> PollOutcome {
         // A waker borrowed from this reference: no count change, never dropped.
         // SAFETY: the vtable's functions uphold the `RawWaker` contract (see `WAKER_VTABLE`),

@@ -5,7 +5,10 @@
 //! so a test that sleeps an hour finishes at once, and every timer still fires in deadline
 //! order, at exactly its deadline to the nanosecond. Resuming continues from the paused instant.
 //!
-//! Invariant: `now()` never goes backwards, paused or not.
+//! Invariants: `now()` never goes backwards, paused or not; `last_read()` is the latest instant
+//! `now()` returned (or the frozen one), so it is never later than the true now — a timer whose
+//! deadline is not after it is certainly due, and one whose deadline is after it needs a real
+//! read only when it is polled again after its wake.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -18,6 +21,8 @@ pub(crate) struct Clock {
     /// After a pause ends: the real instant it ended and the virtual one it showed, from which
     /// virtual time runs on at the real rate. `None`: the clock was never paused.
     resumed: Cell<Option<(Instant, Instant)>>,
+    /// What `now()` last returned.
+    last_read: Cell<Instant>,
 }
 
 impl Clock {
@@ -25,6 +30,7 @@ impl Clock {
         Clock {
             frozen: Cell::new(None),
             resumed: Cell::new(None),
+            last_read: Cell::new(Instant::now()),
         }
     }
 
@@ -34,12 +40,19 @@ impl Clock {
             return frozen;
         }
         let real = Instant::now();
-        match self.resumed.get() {
+        let now = match self.resumed.get() {
             None => real,
             Some((real_then, virtual_then)) => {
                 super::saturating_add(virtual_then, real.saturating_duration_since(real_then))
             }
-        }
+        };
+        self.last_read.set(now);
+        now
+    }
+
+    /// The instant `now()` last returned: a lower bound of now that costs no clock read.
+    pub(crate) fn last_read(&self) -> Instant {
+        self.frozen.get().unwrap_or(self.last_read.get())
     }
 
     pub(crate) fn is_paused(&self) -> bool {

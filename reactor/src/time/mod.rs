@@ -70,7 +70,8 @@ fn reactor() -> std::rc::Rc<Reactor> {
 /// # Panics
 /// As [`Sleep`]'s poll: if this thread's reactor cannot be created.
 pub fn now() -> Instant {
-    reactor().clock().now()
+    Reactor::with_current(|reactor| reactor.clock().now())
+        .unwrap_or_else(|err| panic!("minireactor: cannot use this thread's reactor: {err}"))
 }
 
 /// Pauses this thread's timer clock; see the [module documentation](self#a-paused-clock-for-tests).

@@ -49,7 +49,7 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the deadline has passed (reading the clock).
     pub fn is_elapsed(&self) -> bool {
         super::now() >= self.deadline
     }
@@ -79,25 +79,33 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let reactor = super::reactor();
-        if reactor.clock().now() >= this.deadline {
-            std::task::ready!(coop::poll_proceed(cx));
-            this.cancel();
-            return Poll::Ready(());
-        }
-        match this.entry {
-            Some(entry)
-                if entry.reactor == reactor.id()
-                    && reactor.update_timer_waker(entry.key, cx.waker()) => {}
-            _ => {
-                let key = reactor.insert_timer(this.deadline, cx.waker().clone());
-                this.entry = Some(TimerEntry {
-                    reactor: reactor.id(),
-                    key,
-                });
+        let due = Reactor::with_current(|reactor| {
+            // The clock as last read, not a new read: if the deadline is later, the timer is
+            // (re)armed, and a deadline that passed since fires at the next turn.
+            if this.deadline <= reactor.clock().last_read() {
+                return true;
             }
+            match this.entry {
+                Some(entry)
+                    if entry.reactor == reactor.id()
+                        && reactor.update_timer_waker(entry.key, cx.waker()) => {}
+                _ => {
+                    let key = reactor.insert_timer(this.deadline, cx.waker().clone());
+                    this.entry = Some(TimerEntry {
+                        reactor: reactor.id(),
+                        key,
+                    });
+                }
+            }
+            false
+        })
+        .unwrap_or_else(|err| panic!("minireactor: cannot use this thread's reactor: {err}"));
+        if !due {
+            return Poll::Pending;
         }
-        Poll::Pending
+        std::task::ready!(coop::poll_proceed(cx));
+        this.cancel();
+        Poll::Ready(())
     }
 }
 
