@@ -69,7 +69,7 @@ fn with_budget_set<R>(budget: Option<u8>, poll: impl FnOnce() -> R) -> R {
 /// Call it when the operation knows it can complete (its readiness is set, its value is there),
 /// before completing it; if the operation then turns out not to complete after all (`EAGAIN` on
 /// readiness that was stale), give the unit back with [`refund`].
-#[inline]
+#[inline(always)]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     match BUDGET.get() {
         None => Poll::Ready(()),

@@ -35,6 +35,7 @@ pub(crate) fn watch() -> io::Result<()> {
 }
 
 /// The current fork count; see [`FORKS`].
+#[inline(always)]
 pub(crate) fn count() -> u64 {
     FORKS.load(Ordering::Relaxed)
 }

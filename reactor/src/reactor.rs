@@ -183,16 +183,15 @@ impl Reactor {
     }
 
     /// Whether this is the parent's reactor, seen from a forked child.
+    #[inline(always)]
     fn is_inherited(&self) -> bool {
         fork::count() != self.forks_at_creation
     }
 
+    #[inline]
     fn check_not_inherited(&self) -> io::Result<()> {
         if self.is_inherited() {
-            return Err(io::Error::other(
-                "registered in the parent process before fork: a forked child has a reactor of \
-                 its own; create the child's I/O objects and runtime after the fork",
-            ));
+            return Err(inherited_across_fork());
         }
         Ok(())
     }
@@ -353,6 +352,12 @@ impl Reactor {
         self.epoll.delete(fd)
     }
 
+    /// Readiness for `interest`, or the task's waker stored in `slot`. The fast path — readiness
+    /// already there — is kept small and inline; storing a waker is out of line.
+    ///
+    /// Readiness that resolves frees the waiter slot `slot` held (a later poll takes one
+    /// again), so a readiness future that completes has nothing left to free when dropped.
+    #[inline(always)]
     pub(crate) fn poll_ready(
         &self,
         id: SlotId,
@@ -360,9 +365,35 @@ impl Reactor {
         slot: &mut WaitSlot,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyEvent>> {
-        if let Err(err) = self.check_not_inherited() {
-            return Poll::Ready(Err(err));
-        }
+        let mut sources = self.sources.borrow_mut();
+        let source = &mut sources[id.key];
+        let Some(event) = source.ready_for(interest) else {
+            drop(sources);
+            return self.poll_ready_slow(id, interest, slot, cx);
+        };
+        let released = match *slot {
+            WaitSlot::Polled | WaitSlot::Unassigned => None,
+            held => {
+                *slot = WaitSlot::Unassigned;
+                source.remove_waiter(held, interest.direction())
+            }
+        };
+        drop(sources);
+        drop(released); // After the borrow.
+        self.check_not_inherited()?;
+        std::task::ready!(crate::coop::poll_proceed(cx));
+        Poll::Ready(Ok(event))
+    }
+
+    #[inline(never)]
+    fn poll_ready_slow(
+        &self,
+        id: SlotId,
+        interest: Interest,
+        slot: &mut WaitSlot,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.check_not_inherited()?;
         let (poll, replaced) = self.sources.borrow_mut()[id.key].poll_ready(interest, slot, cx);
         drop(replaced); // After the borrow: dropping a waker may run arbitrary code.
         let event = std::task::ready!(poll);
@@ -370,11 +401,13 @@ impl Reactor {
         Poll::Ready(Ok(event))
     }
 
-    pub(crate) fn remove_waiter(&self, id: SlotId, key: usize) {
-        let waker = self.sources.borrow_mut()[id.key].remove_waiter(key);
+    #[inline]
+    pub(crate) fn remove_waiter(&self, id: SlotId, slot: WaitSlot, interest: Interest) {
+        let waker = self.sources.borrow_mut()[id.key].remove_waiter(slot, interest.direction());
         drop(waker); // After the borrow.
     }
 
+    #[inline]
     pub(crate) fn clear_readiness(&self, id: SlotId, event: ReadyEvent) {
         self.sources.borrow_mut()[id.key].clear(event);
     }
@@ -434,6 +467,14 @@ fn wake_all(to_wake: &mut Vec<Waker>) -> Option<Box<dyn std::any::Any + Send>> {
         }
     }
     first_panic
+}
+
+#[cold]
+fn inherited_across_fork() -> io::Error {
+    io::Error::other(
+        "registered in the parent process before fork: a forked child has a reactor of its own; \
+         create the child's I/O objects and runtime after the fork",
+    )
 }
 
 fn thread_exiting() -> io::Error {

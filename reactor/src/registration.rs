@@ -79,7 +79,7 @@ impl Registration {
         Readiness {
             registration: self,
             interest,
-            slot: WaitSlot::Owned(None),
+            slot: WaitSlot::Unassigned,
         }
     }
 
@@ -95,6 +95,7 @@ impl Registration {
 
     /// Forgets the readiness in `event`, after the operation it allowed returned `WouldBlock`.
     /// Ignored if an event arrived since `event` was observed.
+    #[inline]
     pub fn clear_readiness(&self, event: ReadyEvent) {
         self.reactor.clear_readiness(self.id, event);
     }
@@ -131,6 +132,7 @@ pub struct Readiness<'a> {
 
 impl Readiness<'_> {
     /// Polls for the readiness; see [`Registration::poll_ready`].
+    #[inline(always)]
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
         let registration = self.registration;
         registration
@@ -153,10 +155,13 @@ impl Future for Readiness<'_> {
 }
 
 impl Drop for Readiness<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if let WaitSlot::Owned(Some(key)) = self.slot {
+        if matches!(self.slot, WaitSlot::Inline | WaitSlot::Slab(_)) {
             let registration = self.registration;
-            registration.reactor.remove_waiter(registration.id, key);
+            registration
+                .reactor
+                .remove_waiter(registration.id, self.slot, self.interest);
         }
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! Two kinds of waiter, so that nothing is ever stored that outlives the wait it belongs to:
 //! - **Owned**: a readiness future ([`crate::Readiness`] made by `Registration::ready`) owns a
-//!   slot in the source's `waiters` slab from its first `Pending` until it is dropped; re-polls
-//!   update the slot in place, an event takes the waker out and leaves the slot, and dropping
-//!   the future frees it. Any number of tasks can wait on one fd this way, and a cancelled wait
-//!   (a `select`, a `timeout`) leaves nothing behind.
+//!   slot from its first `Pending` until it is dropped; re-polls update the slot in place, an
+//!   event takes the waker out and leaves the slot, and dropping the future frees it. The first
+//!   owned waiter of a direction gets the direction's inline slot (the common case: one task
+//!   reads, one writes, no slab work at all); more wait in the `waiters` slab. Any number of
+//!   tasks can wait on one fd this way, and a cancelled wait (a `select`, a `timeout`) leaves
+//!   nothing behind.
 //! - **Polled**: the `poll_*` methods, which have nowhere to keep a slot, share one waker per
 //!   direction; a new poll replaces it, so only the last task to poll a direction is woken (the
 //!   same rule as tokio's `poll_read_ready`).
@@ -23,12 +25,24 @@ use slab::Slab;
 use crate::readiness::{Direction, Interest, Ready, ReadyEvent};
 
 /// Which waiter a poll stores its waker in; see the module documentation.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WaitSlot {
     /// The direction's shared waker.
     Polled,
-    /// A slot of the `waiters` slab owned by one future: its key once it has waited.
-    Owned(Option<usize>),
+    /// An owned waiter that has not waited yet.
+    Unassigned,
+    /// The direction's inline owned slot, held by this future.
+    Inline,
+    /// A slot of the `waiters` slab, held by this future.
+    Slab(usize),
+}
+
+/// The inline owned slot of one direction.
+#[derive(Debug, Default)]
+struct InlineWaiter {
+    /// Held by a future (which may have had its waker taken by an event).
+    held: bool,
+    waker: Option<Waker>,
 }
 
 /// One owned waiter.
@@ -54,7 +68,9 @@ pub(crate) struct Source {
     tick: u64,
     /// The shared wakers of the `poll_*` methods, by [`Direction`].
     polled: [Option<Waker>; 2],
-    /// Wakers of readiness futures, each slot owned by one future.
+    /// The first owned waiter of each direction, by [`Direction`].
+    inline: [InlineWaiter; 2],
+    /// More owned waiters, each slot owned by one future.
     waiters: Slab<Waiter>,
 }
 
@@ -66,8 +82,20 @@ impl Source {
             readiness: Ready::EMPTY,
             tick: 0,
             polled: [None, None],
+            inline: [InlineWaiter::default(), InlineWaiter::default()],
             waiters: Slab::new(),
         }
+    }
+
+    /// The readiness for `interest`, if there is any.
+    #[inline(always)]
+    pub(crate) fn ready_for(&self, interest: Interest) -> Option<ReadyEvent> {
+        let ready = self.readiness.intersection(interest.mask());
+        (!ready.is_empty()).then_some(ReadyEvent {
+            ready,
+            all: self.readiness,
+            tick: self.tick,
+        })
     }
 
     /// Returns the readiness for `interest` if any; otherwise stores the task's waker in `slot`
@@ -76,31 +104,31 @@ impl Source {
     ///
     /// Also returns the waker this poll replaced, for the caller to drop once its borrow of the
     /// reactor is released (dropping a waker may run arbitrary code).
+    #[inline]
     pub(crate) fn poll_ready(
         &mut self,
         interest: Interest,
         slot: &mut WaitSlot,
         cx: &mut Context<'_>,
     ) -> (Poll<ReadyEvent>, Option<Waker>) {
-        let ready = self.readiness.intersection(interest.mask());
-        if !ready.is_empty() {
-            let event = ReadyEvent {
-                ready,
-                all: self.readiness,
-                tick: self.tick,
-            };
+        if let Some(event) = self.ready_for(interest) {
             return (Poll::Ready(event), None);
         }
         let direction = interest.direction();
-        let stored = match slot {
+        let stored = match *slot {
             WaitSlot::Polled => &mut self.polled[direction as usize],
-            WaitSlot::Owned(Some(key)) => &mut self.waiters[*key].waker,
-            WaitSlot::Owned(None) => {
-                let waker = cx.waker().clone();
-                *slot = WaitSlot::Owned(Some(self.waiters.insert(Waiter {
-                    direction,
-                    waker: Some(waker),
-                })));
+            WaitSlot::Inline => &mut self.inline[direction as usize].waker,
+            WaitSlot::Slab(key) => &mut self.waiters[key].waker,
+            WaitSlot::Unassigned => {
+                let waker = Some(cx.waker().clone());
+                let inline = &mut self.inline[direction as usize];
+                if inline.held {
+                    let key = self.waiters.insert(Waiter { direction, waker });
+                    *slot = WaitSlot::Slab(key);
+                } else {
+                    *inline = InlineWaiter { held: true, waker };
+                    *slot = WaitSlot::Inline;
+                }
                 return (Poll::Pending, None);
             }
         };
@@ -111,9 +139,15 @@ impl Source {
         (Poll::Pending, replaced)
     }
 
-    /// Frees an owned waiter slot; returns its waker for the caller to drop after its borrow.
-    pub(crate) fn remove_waiter(&mut self, key: usize) -> Option<Waker> {
-        self.waiters.try_remove(key).and_then(|waiter| waiter.waker)
+    /// Frees the owned slot a future of `direction` held; returns its waker for the caller to
+    /// drop after its borrow.
+    #[inline]
+    pub(crate) fn remove_waiter(&mut self, slot: WaitSlot, direction: Direction) -> Option<Waker> {
+        match slot {
+            WaitSlot::Inline => std::mem::take(&mut self.inline[direction as usize]).waker,
+            WaitSlot::Slab(key) => self.waiters.try_remove(key).and_then(|waiter| waiter.waker),
+            WaitSlot::Polled | WaitSlot::Unassigned => None,
+        }
     }
 
     /// Records an event at `tick` and moves the wakers it satisfies into `wake`.
@@ -122,17 +156,29 @@ impl Source {
         self.tick = tick;
         for direction in [Direction::Read, Direction::Write] {
             if ready.intersects(direction.wakes_on()) {
-                wake.extend(self.polled[direction as usize].take());
+                let index = direction as usize;
+                if let Some(waker) = self.polled[index].take() {
+                    wake.push(waker);
+                }
+                if let Some(waker) = self.inline[index].waker.take() {
+                    wake.push(waker);
+                }
             }
+        }
+        if self.waiters.is_empty() {
+            return;
         }
         for (_, waiter) in &mut self.waiters {
             if ready.intersects(waiter.direction.wakes_on()) {
-                wake.extend(waiter.waker.take());
+                if let Some(waker) = waiter.waker.take() {
+                    wake.push(waker);
+                }
             }
         }
     }
 
     /// Clears the bits of `event`, unless readiness changed since it was observed.
+    #[inline]
     pub(crate) fn clear(&mut self, event: ReadyEvent) {
         if self.tick == event.tick {
             self.readiness = self.readiness.without(event.ready);
@@ -144,9 +190,12 @@ impl Source {
         self.readiness
     }
 
-    /// How many wakers are stored, owned and polled: what a cancelled wait must not leave behind.
+    /// How many waiters are stored, owned (slots held) and polled (wakers kept): what a
+    /// cancelled wait must not leave behind.
     pub(crate) fn stored_wakers(&self) -> usize {
-        self.polled.iter().flatten().count() + self.waiters.len()
+        let polled = self.polled.iter().flatten().count();
+        let inline = self.inline.iter().filter(|inline| inline.held).count();
+        polled + inline + self.waiters.len()
     }
 }
 
@@ -248,7 +297,7 @@ mod tests {
         let mut source = Source::new(0, 0);
         let (reader, reads) = counting_waker();
         let (writer, writes) = counting_waker();
-        let mut reader_slot = WaitSlot::Owned(None);
+        let mut reader_slot = WaitSlot::Unassigned;
         poll(&mut source, Interest::Readable, &mut reader_slot, &reader);
         poll(
             &mut source,
@@ -269,23 +318,30 @@ mod tests {
     fn every_owned_waiter_is_woken_and_keeps_its_slot_until_freed() {
         let mut source = Source::new(0, 0);
         let counters: Vec<_> = (0..3).map(|_| counting_waker()).collect();
-        let mut slots: Vec<_> = counters
+        let slots: Vec<_> = counters
             .iter()
             .map(|(waker, _)| {
-                let mut slot = WaitSlot::Owned(None);
+                let mut slot = WaitSlot::Unassigned;
                 poll(&mut source, Interest::Readable, &mut slot, waker);
                 slot
             })
             .collect();
+        assert_eq!(
+            slots[0],
+            WaitSlot::Inline,
+            "the first waiter takes the inline slot"
+        );
+        assert!(matches!(slots[1], WaitSlot::Slab(_)));
         let mut wake = Vec::new();
         source.record(Ready::READABLE, 1, &mut wake);
         wake.drain(..).for_each(Waker::wake);
         assert!(counters.iter().all(|(_, counter)| counter.count() == 1));
-        for slot in &mut slots {
-            let WaitSlot::Owned(Some(key)) = slot else {
-                panic!("the slot was assigned at the first poll");
-            };
-            assert!(source.remove_waiter(*key).is_none(), "the event took it");
+        assert_eq!(source.stored_wakers(), 3, "the slots stay held until freed");
+        for slot in slots {
+            assert!(
+                source.remove_waiter(slot, Direction::Read).is_none(),
+                "the event took it"
+            );
         }
         assert_eq!(source.stored_wakers(), 0);
     }
@@ -295,15 +351,17 @@ mod tests {
     #[test]
     fn cancelled_waits_on_an_idle_fd_leave_no_waker_behind() {
         let mut source = Source::new(0, 0);
+        let (holder, _) = counting_waker();
+        let mut held = WaitSlot::Unassigned; // Keeps the inline slot, so the slab is used too.
+        assert!(!poll(&mut source, Interest::Readable, &mut held, &holder));
         for _ in 0..10_000 {
             let (waker, _) = counting_waker();
-            let mut slot = WaitSlot::Owned(None);
+            let mut slot = WaitSlot::Unassigned;
             assert!(!poll(&mut source, Interest::Readable, &mut slot, &waker));
-            let WaitSlot::Owned(Some(key)) = slot else {
-                panic!("a pending poll takes a slot");
-            };
-            assert!(source.remove_waiter(key).is_some());
+            assert!(slot != WaitSlot::Unassigned, "a pending poll takes a slot");
+            assert!(source.remove_waiter(slot, Direction::Read).is_some());
         }
+        assert!(source.remove_waiter(held, Direction::Read).is_some());
         assert_eq!(source.stored_wakers(), 0);
     }
 
@@ -312,7 +370,7 @@ mod tests {
         let mut source = Source::new(0, 0);
         let (first, first_count) = counting_waker();
         let (second, second_count) = counting_waker();
-        let mut slot = WaitSlot::Owned(None);
+        let mut slot = WaitSlot::Unassigned;
         poll(&mut source, Interest::Readable, &mut slot, &first);
         poll(&mut source, Interest::Readable, &mut slot, &second);
         poll(

@@ -402,7 +402,7 @@ impl TaskRef {
         }
         header.update_state(|state| state.abort_requested = true);
         if !state.polling {
-            schedule(self.0);
+            schedule(self.0, false);
         }
     }
 
@@ -466,19 +466,35 @@ unsafe fn release(header: NonNull<Header>) {
 /// lock, no atomic read-modify-write); anywhere else, a push to the locked remote queue.
 ///
 /// `task` must be the pointer the task was allocated with (or a copy): a pointer derived from a
-/// `&Header` would carry the provenance of the header alone, not of the whole block.
-fn schedule(task: NonNull<Header>) {
+/// `&Header` would carry the provenance of the header alone, not of the whole block. With
+/// `given`, the caller hands over a reference of its own (a waker woken by value), which the
+/// queue entry takes, or which is released if the task is queued already.
+fn schedule(task: NonNull<Header>, given: bool) {
     // SAFETY: the caller holds a reference to the task (a waker or a `TaskRef`).
     let header = unsafe { task.as_ref() };
-    if context::is_running_here(&header.shared) {
-        if !header.queued_locally.get() {
+    let queued = if context::is_running_here(&header.shared) {
+        let queued = !header.queued_locally.get();
+        if queued {
             header.queued_locally.set(true);
-            increment(header);
+            if !given {
+                increment(header);
+            }
             context::push_local(Some(TaskRef(task)));
         }
-    } else if !header.queued_remotely.swap(true, Ordering::AcqRel) {
-        increment(header);
-        header.shared.push_remote(Some(TaskRef(task)));
+        queued
+    } else {
+        let queued = !header.queued_remotely.swap(true, Ordering::AcqRel);
+        if queued {
+            if !given {
+                increment(header);
+            }
+            header.shared.push_remote(Some(TaskRef(task)));
+        }
+        queued
+    };
+    if given && !queued {
+        // SAFETY: the caller gave us its reference, and no queue entry took it.
+        unsafe { release(task) };
     }
 }
 
@@ -493,16 +509,20 @@ unsafe fn waker_clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn waker_wake(data: *const ()) {
-    // SAFETY: as in `waker_clone`; then the waker's own reference is given up.
-    unsafe {
-        waker_wake_by_ref(data);
-        waker_drop(data);
-    }
+    // SAFETY: as in `waker_wake_by_ref`; the waker's own reference goes to the queue entry.
+    schedule(
+        unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) },
+        true,
+    );
 }
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
-    // SAFETY: as in `waker_clone`; the data pointer is the task's own, never null.
-    schedule(unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) });
+    // SAFETY: the data pointer of a task waker is its task's header (the allocation's own
+    // pointer, never null), kept alive by the waker.
+    schedule(
+        unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) },
+        false,
+    );
 }
 
 unsafe fn waker_drop(data: *const ()) {
