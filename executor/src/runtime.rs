@@ -53,9 +53,13 @@ impl Runtime {
     /// its output. A panic in `future` propagates to the caller.
     ///
     /// # Panics
-    /// If called while a runtime is already running on this thread (a nested `block_on`), or
-    /// if the reactor cannot wait for events (it was inherited across a `fork`, say).
+    /// If called while a runtime is already running on this thread (a nested `block_on`), in a
+    /// forked child on a runtime created before the fork (the child makes a runtime of its own),
+    /// or if the reactor cannot wait for events.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if let Err(err) = self.scheduler.reactor().check_not_inherited() {
+            panic!("minireactor: this runtime cannot run: {err}");
+        }
         let _running = context::enter(self.scheduler.clone(), Mode::Running);
         let _pool = minireactor_blocking::enter(self.scheduler.pool().clone());
         self.scheduler.block_on(future)

@@ -111,6 +111,10 @@ impl Scheduler {
         &self.shared
     }
 
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
     pub(crate) fn pool(&self) -> &minireactor_blocking::Pool {
         &self.config.pool
     }

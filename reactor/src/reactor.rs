@@ -182,14 +182,16 @@ impl Reactor {
         self.id
     }
 
-    /// Whether this is the parent's reactor, seen from a forked child.
+    /// Whether this is the parent's reactor, seen from a forked child: it then refuses to wait
+    /// or register, and deletes nothing from the epoll instance it shares with the parent.
     #[inline(always)]
-    fn is_inherited(&self) -> bool {
+    pub fn is_inherited(&self) -> bool {
         fork::count() != self.forks_at_creation
     }
 
+    /// An error (saying so) if this is the parent's reactor, seen from a forked child.
     #[inline]
-    fn check_not_inherited(&self) -> io::Result<()> {
+    pub fn check_not_inherited(&self) -> io::Result<()> {
         if self.is_inherited() {
             return Err(inherited_across_fork());
         }
