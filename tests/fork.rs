@@ -60,7 +60,10 @@ fn child_checks(inherited_runtime: Runtime, inherited: UnixStream, peer: StdUnix
 #[test]
 #[ignore = "entry point of the child process of forked_children_get_their_own_reactor"]
 fn fork_child() {
-    assert!(std::env::var_os(CHILD_ENV).is_some(), "run by the parent test only");
+    assert!(
+        std::env::var_os(CHILD_ENV).is_some(),
+        "run by the parent test only"
+    );
     let (ours, mut peer) = StdUnixStream::pair().unwrap();
     let runtime = Runtime::new().unwrap();
     let ours = runtime.block_on(async {

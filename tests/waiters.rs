@@ -116,3 +116,28 @@ fn a_join_handle_keeps_only_the_latest_waker_and_a_dropped_one_none() {
         assert_eq!(stored(&counters[999]), 0, "a dropped handle keeps no waker");
     });
 }
+
+/// The same class seen from the waker's side, with no runtime internals: every cancelled wait
+/// used to keep a clone of its waker until the fd next became readable.
+#[test]
+fn a_cancelled_readable_keeps_no_clone_of_its_waker() {
+    minireactor::block_on(async {
+        let (ours, _theirs) = UnixStream::pair().unwrap();
+        let fd = AsyncFd::new(ours).unwrap();
+        yield_now().await; // Past the initial EPOLLOUT edge.
+        let (waker, counter) = util::CountingWaker::new();
+        for _ in 0..10_000 {
+            let mut wait = pin!(fd.readable());
+            assert!(wait
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+        }
+        drop(waker);
+        assert_eq!(
+            std::sync::Arc::strong_count(&counter),
+            1,
+            "cancelled waits kept clones of their waker"
+        );
+    });
+}

@@ -12,6 +12,9 @@
 //!   once (registering its timer), then all dropped (cancelling it).
 //! - `asyncfd_ping_pong`: two tasks exchange a 1-byte message 10,000 times over a Unix
 //!   socketpair.
+//! - `spawn_blocking_round_trip`: 1,000 `spawn_blocking` closures, each awaited before the
+//!   next is spawned: the pool's hand-off and the cross-thread wake back, one at a time.
+//! - `spawn_blocking_10k`: 10,000 `spawn_blocking` closures spawned at once, then joined.
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -48,7 +51,7 @@ pub struct Workload {
 const CROSS_THREAD_ROUNDS: u64 = 10_000;
 
 /// Every workload, in the order criterion runs them.
-pub const WORKLOADS: [Workload; 5] = [
+pub const WORKLOADS: [Workload; 7] = [
     Workload {
         name: "spawn_join_100k",
         minireactor: |rt| {
@@ -106,6 +109,31 @@ pub const WORKLOADS: [Workload; 5] = [
         measure: Some(Duration::from_secs(4)),
         counted: true,
     },
+    Workload {
+        name: "spawn_blocking_round_trip",
+        minireactor: |rt| {
+            black_box(blocking_round_trips_minireactor(rt));
+        },
+        tokio: |rt| {
+            black_box(blocking_round_trips_tokio(rt));
+        },
+        units: (BLOCKING_ROUND_TRIPS, "round trip"),
+        measure: Some(Duration::from_secs(4)),
+        // Pool threads wake and sleep as the OS schedules them: not a property of the runtime.
+        counted: false,
+    },
+    Workload {
+        name: "spawn_blocking_10k",
+        minireactor: |rt| {
+            black_box(blocking_many_minireactor(rt));
+        },
+        tokio: |rt| {
+            black_box(blocking_many_tokio(rt));
+        },
+        units: (BLOCKING_CLOSURES, "closure"),
+        measure: Some(Duration::from_secs(4)),
+        counted: false,
+    },
 ];
 
 /// The workload called `name`, or an error that lists them all.
@@ -124,6 +152,10 @@ const PING_PONG_ROUNDS: u32 = 10_000;
 const SLEEPS: u64 = 100_000;
 /// Round trips in `asyncfd_ping_pong`.
 const FD_ROUND_TRIPS: u32 = 10_000;
+/// Closures run one after the other in `spawn_blocking_round_trip`.
+const BLOCKING_ROUND_TRIPS: u64 = 1_000;
+/// Closures spawned at once, then joined, in `spawn_blocking_10k`.
+const BLOCKING_CLOSURES: u64 = 10_000;
 
 /// tokio's `current_thread` runtime, with its I/O and time drivers.
 pub fn tokio_runtime() -> tokio::runtime::Runtime {
@@ -486,4 +518,52 @@ fn fd_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
         ping.await.unwrap();
         echo.await.unwrap();
     });
+}
+
+// ----- spawn_blocking_round_trip and spawn_blocking_10k -----
+
+fn blocking_round_trips_minireactor(rt: &minireactor::Runtime) -> u64 {
+    rt.block_on(async {
+        let mut sum = 0;
+        for i in 0..BLOCKING_ROUND_TRIPS {
+            sum += minireactor::spawn_blocking(move || i).await.unwrap();
+        }
+        sum
+    })
+}
+
+fn blocking_round_trips_tokio(rt: &tokio::runtime::Runtime) -> u64 {
+    rt.block_on(async {
+        let mut sum = 0;
+        for i in 0..BLOCKING_ROUND_TRIPS {
+            sum += tokio::task::spawn_blocking(move || i).await.unwrap();
+        }
+        sum
+    })
+}
+
+fn blocking_many_minireactor(rt: &minireactor::Runtime) -> u64 {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..BLOCKING_CLOSURES)
+            .map(|i| minireactor::spawn_blocking(move || i))
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    })
+}
+
+fn blocking_many_tokio(rt: &tokio::runtime::Runtime) -> u64 {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..BLOCKING_CLOSURES)
+            .map(|i| tokio::task::spawn_blocking(move || i))
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    })
 }

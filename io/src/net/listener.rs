@@ -93,7 +93,19 @@ impl<P: StreamProtocol> StreamListener<P> {
             .map(|accepted| accepted.and_then(|(socket, addr)| Self::accepted(socket, addr)))
     }
 
-    fn accepted(socket: OwnedFd, addr: sys::RawSockAddr) -> io::Result<(StreamSocket<P>, P::Addr)> {
+    /// The connections as a `futures_core::Stream`; see [`Incoming`](crate::net::Incoming).
+    pub fn incoming(&self) -> crate::net::Incoming<'_, P> {
+        crate::net::Incoming::new(self)
+    }
+
+    pub(crate) fn fd(&self) -> &AsyncFd<P::StdListener> {
+        &self.fd
+    }
+
+    pub(crate) fn accepted(
+        socket: OwnedFd,
+        addr: sys::RawSockAddr,
+    ) -> io::Result<(StreamSocket<P>, P::Addr)> {
         let stream = StreamSocket::from_nonblocking(socket)?;
         tracing::trace!(fd = stream.as_raw_fd(), "accepted");
         Ok((stream, P::addr_from_raw(&addr)?))

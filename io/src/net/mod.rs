@@ -44,6 +44,7 @@
 mod addr;
 mod datagram;
 mod futures_io;
+mod incoming;
 mod listener;
 mod protocol;
 mod split;
@@ -55,6 +56,7 @@ mod udp;
 mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use incoming::Incoming;
 pub use listener::StreamListener;
 pub use protocol::{StreamProtocol, Tcp, Unix};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
