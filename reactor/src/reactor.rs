@@ -8,11 +8,14 @@
 //!   closed (see [`crate::Registration`]).
 //! - An epoll token is `generation << 32 | slab key`; an event whose generation does not match
 //!   the slot's current owner is stale and dropped.
-//! - No `RefCell` borrow is held while a waker is cloned, woken or dropped: wakers are collected
-//!   into a list first, then woken after every borrow is released, so a woken task that
-//!   registers, deregisters or sleeps cannot hit a `BorrowMutError`. A waker that panics does not
-//!   keep the others of its turn from being woken: the turn wakes them all, then resumes the
-//!   first panic.
+//! - No `RefCell` borrow is held while a waker is woken or dropped — both may run arbitrary
+//!   code (a task's wake, a destructor chain): wakers are collected into a list first, then
+//!   woken after every borrow is released, so a woken task that registers, deregisters or
+//!   sleeps cannot hit a `BorrowMutError`. A waker that panics does not keep the others of its
+//!   turn from being woken: the turn wakes them all, then resumes the first panic.
+//! - A waker *is* cloned under a borrow, as in every runtime (tokio clones under its driver's
+//!   lock): a clone bumps a reference count, and one that panics unwinds before anything was
+//!   changed. A waker whose clone re-entered the reactor would get a `BorrowMutError` panic.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
