@@ -142,6 +142,13 @@ impl<T: ?Sized> RwLock<T> {
     }
 }
 
+#[cfg(test)]
+impl<T: ?Sized> RwLock<T> {
+    pub(crate) fn semaphore_waiters(&self) -> usize {
+        self.semaphore.allocated_waiters()
+    }
+}
+
 impl<T: Default> Default for RwLock<T> {
     fn default() -> RwLock<T> {
         RwLock::new(T::default())

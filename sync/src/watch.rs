@@ -264,6 +264,13 @@ impl<T> Sender<T> {
     }
 }
 
+#[cfg(test)]
+impl<T> Sender<T> {
+    pub(crate) fn allocated_waiters(&self) -> usize {
+        self.shared.changed_waiters.borrow().allocated()
+    }
+}
+
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
         self.shared.senders.set(self.shared.senders.get() + 1);

@@ -161,6 +161,13 @@ impl<T> Sender<T> {
     }
 }
 
+#[cfg(test)]
+impl<T> Sender<T> {
+    pub(crate) fn slot_waiters(&self) -> usize {
+        self.chan.slots().allocated_waiters()
+    }
+}
+
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
         self.chan.add_sender();
