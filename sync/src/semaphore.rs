@@ -254,31 +254,31 @@ impl Semaphore {
     }
 
     /// Gives `n` permits back: to the waiters first, oldest first, then to `available`.
-    pub(crate) fn release(&self, mut n: usize) {
-        if n == 0 {
-            return;
-        }
+    #[inline]
+    pub(crate) fn release(&self, n: usize) {
         let mut state = self.state.borrow_mut();
-        if state.waiters.is_empty() {
-            // The common case, kept free of the hand-off loop.
-            assert!(
-                n <= Self::MAX_PERMITS - state.available,
-                "a semaphore holds at most {} permits",
-                Self::MAX_PERMITS
-            );
-            state.available += n;
+        if state.waiters.is_empty() && n <= Self::MAX_PERMITS - state.available {
+            state.available += n; // The common case, kept free of the hand-off loop.
             return;
         }
+        drop(state);
+        self.hand_off(n);
+    }
+
+    /// [`release`](Self::release) when someone waits (or the count would overflow).
+    #[cold]
+    fn hand_off(&self, mut n: usize) {
         let mut wakes = WakeList::new();
-        while let Some(needs) = state.waiters.front_mut() {
+        let mut state = self.state.borrow_mut();
+        while n > 0 {
+            let Some(needs) = state.waiters.front_mut() else {
+                break;
+            };
             let given = (*needs).min(n);
             *needs -= given;
             n -= given;
             if *needs == 0 {
                 wakes.push(state.waiters.pop_front());
-            }
-            if n == 0 {
-                break;
             }
         }
         assert!(
@@ -292,7 +292,25 @@ impl Semaphore {
     }
 
     /// One step of an acquire: takes the permits, or queues (or re-wakers) the waiter.
+    #[inline]
     pub(crate) fn poll_acquire(
+        &self,
+        waiter: &mut Waiter,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        if waiter.key.is_none() {
+            let mut state = self.state.borrow_mut();
+            if !state.closed && state.available >= waiter.needed {
+                ready!(coop::poll_proceed(cx));
+                state.available -= waiter.needed;
+                return Poll::Ready(Ok(()));
+            }
+        }
+        self.poll_acquire_slow(waiter, cx)
+    }
+
+    /// [`poll_acquire`](Self::poll_acquire) when it has to wait, or has waited.
+    fn poll_acquire_slow(
         &self,
         waiter: &mut Waiter,
         cx: &mut Context<'_>,
@@ -333,7 +351,15 @@ impl Semaphore {
 
     /// Called when an acquire's future is dropped: leaves the queue and releases whatever it
     /// had been given.
+    #[inline]
     pub(crate) fn cancel(&self, waiter: &mut Waiter) {
+        if waiter.key.is_some() {
+            self.leave_queue(waiter);
+        }
+    }
+
+    #[cold]
+    fn leave_queue(&self, waiter: &mut Waiter) {
         let Some(key) = waiter.key.take() else { return };
         let (still_needed, _) = self.state.borrow_mut().waiters.remove(key);
         self.release(waiter.needed - still_needed);
@@ -396,6 +422,7 @@ impl Future for RawAcquire<'_> {
 }
 
 impl Drop for RawAcquire<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.semaphore.cancel(&mut self.waiter);
     }

@@ -127,10 +127,17 @@ impl<T> Chan<T> {
 
     #[inline]
     pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if !self.queue.borrow().is_empty() {
+        let mut queue = self.queue.borrow_mut();
+        if !queue.is_empty() {
             ready!(coop::poll_proceed(cx));
-            return Poll::Ready(self.take());
+            let value = queue.pop_front();
+            drop(queue);
+            if let Some((slots, _)) = &self.slots {
+                slots.release(1);
+            }
+            return Poll::Ready(value);
         }
+        drop(queue);
         if self.is_finished() {
             ready!(coop::poll_proceed(cx));
             return Poll::Ready(None);
