@@ -4,7 +4,7 @@
 //! number of the next value it will read). Invariants:
 //! - The ring holds the last `capacity` values sent, at most. A receiver whose next value was
 //!   overwritten has *lagged*: its next receive returns
-//!   [`RecvError::Lagged`](error::RecvError::Lagged) with how many it missed, and moves it to
+//!   [`RecvError::Lagged`] with how many it missed, and moves it to
 //!   the oldest value still retained.
 //! - Each slot counts the receivers that still have to read it; the last one takes the value
 //!   (moves it instead of cloning), so a value read by everyone is not kept until overwritten.

@@ -20,7 +20,6 @@
 //! woken only after that borrow is released (through a [`WakeList`]), so a woken task that
 //! drops or polls a future of the same primitive never finds it borrowed.
 
-use std::collections::VecDeque;
 use std::task::Waker;
 
 use slab::Slab;
@@ -202,14 +201,18 @@ impl<T> WaitList<T> {
 #[derive(Debug)]
 pub(crate) struct WakeList {
     first: Option<Waker>,
-    rest: VecDeque<Waker>,
+    /// The others, in the order collected until waking starts, then reversed (so they are
+    /// popped in that order).
+    rest: Vec<Waker>,
+    reversed: bool,
 }
 
 impl WakeList {
     pub(crate) const fn new() -> WakeList {
         WakeList {
             first: None,
-            rest: VecDeque::new(),
+            rest: Vec::new(),
+            reversed: false,
         }
     }
 
@@ -219,7 +222,7 @@ impl WakeList {
         if self.first.is_none() {
             self.first = Some(waker);
         } else {
-            self.rest.push_back(waker);
+            self.rest.push(waker);
         }
     }
 
@@ -229,17 +232,30 @@ impl WakeList {
         self.wake_collected();
     }
 
+    #[inline]
     fn wake_collected(&mut self) {
         if let Some(first) = self.first.take() {
             first.wake();
         }
-        while let Some(waker) = self.rest.pop_front() {
+        if !self.rest.is_empty() {
+            self.wake_rest();
+        }
+    }
+
+    #[cold]
+    fn wake_rest(&mut self) {
+        if !self.reversed {
+            self.rest.reverse();
+            self.reversed = true;
+        }
+        while let Some(waker) = self.rest.pop() {
             waker.wake();
         }
     }
 }
 
 impl Drop for WakeList {
+    #[inline]
     fn drop(&mut self) {
         self.wake_collected();
     }
@@ -294,6 +310,28 @@ mod tests {
         assert_eq!(list.front_mut(), Some(&mut 1));
         list.rewait(&keys[0], Waker::noop());
         assert_eq!(drain_order(&mut list), [1, 2, 0]);
+    }
+
+    #[test]
+    fn wakes_happen_in_collection_order_even_after_a_panicking_waker() {
+        use std::sync::{Arc, Mutex};
+        use std::task::Wake;
+
+        struct Recorder(Arc<Mutex<Vec<u32>>>, u32);
+        impl Wake for Recorder {
+            fn wake(self: Arc<Self>) {
+                self.0.lock().unwrap().push(self.1);
+                assert_ne!(self.1, 1, "waker 1 panics");
+            }
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut wakes = WakeList::new();
+        for i in 0..4 {
+            wakes.push(Some(Waker::from(Arc::new(Recorder(order.clone(), i)))));
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wakes.wake_all()));
+        assert!(result.is_err());
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3]);
     }
 
     #[test]

@@ -429,13 +429,14 @@ impl<T> Receiver<T> {
     ///
     /// minireactor::block_on(async {
     ///     let (tx, mut rx) = watch::channel(0);
-    ///     minireactor::spawn(async move {
-    ///         for i in 1..=5 {
-    ///             tx.send(i).unwrap();
-    ///             minireactor::yield_now().await;
+    ///     let waiter = minireactor::spawn(async move { *rx.wait_for(|&v| v >= 3).await.unwrap() });
+    ///     for i in 1..=5 {
+    ///         if tx.send(i).is_err() {
+    ///             break; // the waiter is done: its receiver is gone
     ///         }
-    ///     });
-    ///     assert_eq!(*rx.wait_for(|&v| v >= 3).await.unwrap(), 3);
+    ///         minireactor::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     }
+    ///     assert_eq!(waiter.await.unwrap(), 3);
     /// });
     /// ```
     ///
