@@ -15,7 +15,9 @@
 //!
 //! `cargo bench -p minireactor-sync --bench primitives` (add `-- --quick` for a fast pass).
 //! To run one workload without criterion (e.g. under `valgrind --tool=callgrind`), set
-//! `MINIREACTOR_BENCH_ONE=WORKLOAD:IMPL[:REPEAT]` (IMPL: `minireactor`, `tokio` or `futures`)
+//! `MINIREACTOR_BENCH_ONE=WORKLOAD:IMPL[:REPEAT]` (IMPL: `minireactor`, `tokio`, `futures`, or
+//! for `notify_ping_pong` and `mutex_100_waiters`, `tokio-on-minireactor`: `tokio::sync` on the
+//! minireactor runtime, which separates the primitive's cost from the executor's)
 //! and run the bench binary directly, e.g.
 //! `MINIREACTOR_BENCH_ONE=oneshot:minireactor:3 target/release/deps/primitives-<hash>`; each
 //! run's wall time goes to stderr. Instructions per iteration = (Ir at REPEAT 3 − Ir at
@@ -246,6 +248,29 @@ fn notify_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
     });
 }
 
+/// tokio's `Notify` on the minireactor runtime: the same executor as `minireactor`, so the
+/// difference is the primitive's alone.
+fn notify_ping_pong_tokio_on_minireactor(rt: &minireactor::Runtime) {
+    use tokio::sync::Notify;
+    rt.block_on(async {
+        let (ping, pong) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let echo = {
+            let (ping, pong) = (ping.clone(), pong.clone());
+            minireactor::spawn(async move {
+                for _ in 0..PING_PONGS {
+                    ping.notified().await;
+                    pong.notify_one();
+                }
+            })
+        };
+        for _ in 0..PING_PONGS {
+            ping.notify_one();
+            pong.notified().await;
+        }
+        echo.await.unwrap();
+    });
+}
+
 // ----- semaphore -----
 
 fn semaphore_minireactor(rt: &minireactor::Runtime) {
@@ -332,6 +357,29 @@ fn mutex_100_waiters_tokio(rt: &tokio::runtime::Runtime) {
     });
 }
 
+/// tokio's `Mutex` on the minireactor runtime (see `notify_ping_pong_tokio_on_minireactor`).
+fn mutex_100_waiters_tokio_on_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(async {
+        let mutex = Arc::new(tokio::sync::Mutex::new(0u64));
+        let tasks: Vec<_> = (0..CONTENDERS)
+            .map(|_| {
+                let mutex = mutex.clone();
+                minireactor::spawn(async move {
+                    for _ in 0..CONTENDED_ROUNDS {
+                        let mut guard = mutex.lock().await;
+                        *guard += 1;
+                        minireactor::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        black_box(*mutex.lock().await);
+    });
+}
+
 // ----- registry -----
 
 type MiniFn = fn(&minireactor::Runtime);
@@ -344,6 +392,8 @@ struct Workload {
     minireactor: MiniFn,
     tokio: TokioFn,
     futures: Option<MiniFn>,
+    /// `tokio::sync` on the minireactor runtime, for the workloads dominated by the executor.
+    tokio_on_minireactor: Option<MiniFn>,
 }
 
 const WORKLOADS: &[Workload] = &[
@@ -353,6 +403,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: oneshot_minireactor,
         tokio: oneshot_tokio,
         futures: Some(oneshot_futures),
+        tokio_on_minireactor: None,
     },
     Workload {
         name: "mpsc_bounded",
@@ -360,6 +411,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: mpsc_bounded_minireactor,
         tokio: mpsc_bounded_tokio,
         futures: Some(mpsc_bounded_futures),
+        tokio_on_minireactor: None,
     },
     Workload {
         name: "mpsc_unbounded",
@@ -367,6 +419,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: mpsc_unbounded_minireactor,
         tokio: mpsc_unbounded_tokio,
         futures: Some(mpsc_unbounded_futures),
+        tokio_on_minireactor: None,
     },
     Workload {
         name: "notify_ping_pong",
@@ -374,6 +427,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: notify_ping_pong_minireactor,
         tokio: notify_ping_pong_tokio,
         futures: None,
+        tokio_on_minireactor: Some(notify_ping_pong_tokio_on_minireactor),
     },
     Workload {
         name: "semaphore",
@@ -381,6 +435,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: semaphore_minireactor,
         tokio: semaphore_tokio,
         futures: None,
+        tokio_on_minireactor: None,
     },
     Workload {
         name: "mutex_uncontended",
@@ -388,6 +443,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: mutex_uncontended_minireactor,
         tokio: mutex_uncontended_tokio,
         futures: None,
+        tokio_on_minireactor: None,
     },
     Workload {
         name: "mutex_100_waiters",
@@ -395,6 +451,7 @@ const WORKLOADS: &[Workload] = &[
         minireactor: mutex_100_waiters_minireactor,
         tokio: mutex_100_waiters_tokio,
         futures: None,
+        tokio_on_minireactor: Some(mutex_100_waiters_tokio_on_minireactor),
     },
 ];
 
@@ -465,6 +522,9 @@ fn main() {
         group.bench_function("tokio", |b| b.iter(|| (workload.tokio)(&tokio)));
         if let Some(futures) = workload.futures {
             group.bench_function("futures-channel", |b| b.iter(|| futures(&mini)));
+        }
+        if let Some(tokio_on_mini) = workload.tokio_on_minireactor {
+            group.bench_function("tokio-on-minireactor", |b| b.iter(|| tokio_on_mini(&mini)));
         }
         group.finish();
     }

@@ -115,6 +115,13 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
+#[cfg(test)]
+impl<T: ?Sized> Mutex<T> {
+    pub(crate) fn semaphore_waiters(&self) -> usize {
+        self.semaphore.allocated_waiters()
+    }
+}
+
 impl<T: Default> Default for Mutex<T> {
     fn default() -> Mutex<T> {
         Mutex::new(T::default())

@@ -84,6 +84,7 @@ impl Notify {
     }
 
     /// Wakes the oldest waiter or, if nobody waits, stores a permit for the next one.
+    #[inline]
     pub fn notify_one(&self) {
         let mut waiters = self.waiters.borrow_mut();
         match waiters.front_mut() {
@@ -191,6 +192,7 @@ impl Notified<'_> {
 impl Future for Notified<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let notify = this.notify;

@@ -71,6 +71,7 @@ impl<T> WaitList<T> {
     }
 
     /// Queues a new waiter at the back.
+    #[inline]
     pub(crate) fn push_back(&mut self, data: T, waker: &Waker) -> WaiterKey {
         let key = self.nodes.insert(Node {
             prev: NIL,
@@ -83,6 +84,7 @@ impl<T> WaitList<T> {
         WaiterKey(key)
     }
 
+    #[inline]
     fn link_back(&mut self, key: usize) {
         let old_tail = self.tail;
         let node = &mut self.nodes[key];
@@ -97,6 +99,7 @@ impl<T> WaitList<T> {
         self.linked += 1;
     }
 
+    #[inline]
     fn unlink(&mut self, key: usize) -> Option<Waker> {
         let node = &mut self.nodes[key];
         debug_assert!(node.linked);
@@ -139,6 +142,7 @@ impl<T> WaitList<T> {
 
     /// Makes an unlinked waiter wait again, at the back (its earlier place is gone), or, if it
     /// still waits, refreshes its waker.
+    #[inline]
     pub(crate) fn rewait(&mut self, key: &WaiterKey, waker: &Waker) {
         if self.is_linked(key) {
             self.set_waker(key, waker);
@@ -150,6 +154,7 @@ impl<T> WaitList<T> {
 
     /// Frees the waiter's node, unlinking it first if it still waits; returns its data and
     /// whether it was still waiting. Only the key's owner calls this (see the module invariants).
+    #[inline]
     pub(crate) fn remove(&mut self, key: WaiterKey) -> (T, bool) {
         let was_linked = self.nodes[key.0].linked;
         if was_linked {

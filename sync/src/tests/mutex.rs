@@ -87,6 +87,7 @@ fn ten_thousand_cancelled_locks_leave_no_waiter_behind() {
     for _ in 0..10_000 {
         assert!(probe.poll(&mut mutex.lock()).is_pending());
     }
+    assert_eq!(mutex.semaphore_waiters(), 0);
     drop(guard);
     assert_eq!(probe.wakes(), 0);
     assert!(mutex.try_lock().is_ok());

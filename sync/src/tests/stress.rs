@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use proptest::prelude::*;
 
 use super::run;
-use crate::{mpsc, Mutex, Notify, Semaphore};
+use crate::{mpsc, Mutex, Notify, RwLock, Semaphore};
 
 const TASKS: usize = 1000;
 
@@ -122,6 +122,47 @@ fn mutex_stress(plans: Vec<(u32, u8, Option<u8>)>) {
     });
 }
 
+fn rwlock_stress(plans: Vec<(u32, u8, Option<u8>)>) {
+    run(async move {
+        let lock = Rc::new(RwLock::with_max_readers(0u32, 3));
+        // Readers inside, or `u32::MAX` while a writer is.
+        let inside = Rc::new(Cell::new(0u32));
+        let tasks: Vec<_> = plans
+            .iter()
+            .map(|&(kind, hold, give_up_after)| {
+                let (lock, inside) = (lock.clone(), inside.clone());
+                minireactor::spawn(async move {
+                    if kind == 1 {
+                        let mut guard = give_up(lock.write(), give_up_after).await?;
+                        assert_eq!(inside.replace(u32::MAX), 0, "a writer shares the lock");
+                        yield_times(hold).await;
+                        *guard += 1;
+                        inside.set(0);
+                    } else {
+                        let guard = give_up(lock.read(), give_up_after).await?;
+                        let readers = inside.get();
+                        assert!(readers < 3, "a writer inside, or too many readers");
+                        inside.set(readers + 1);
+                        yield_times(hold).await;
+                        let _ = *guard;
+                        inside.set(inside.get() - 1);
+                    }
+                    Some(kind == 1)
+                })
+            })
+            .collect();
+        let mut writes = 0;
+        for (task, plan) in tasks.into_iter().zip(&plans) {
+            match task.await.unwrap() {
+                Some(wrote) => writes += u32::from(wrote),
+                None => assert!(plan.2.is_some()),
+            }
+        }
+        assert_eq!(*lock.read().await, writes, "every writer counted once");
+        assert_eq!(lock.semaphore_waiters(), 0);
+    });
+}
+
 fn notify_stress(plans: Vec<(u32, u8, Option<u8>)>) {
     run(async move {
         let notify = Rc::new(Notify::new());
@@ -211,6 +252,11 @@ proptest! {
     #[test]
     fn a_thousand_tasks_share_a_mutex(plans in task_plans()) {
         mutex_stress(plans);
+    }
+
+    #[test]
+    fn a_thousand_readers_and_writers_share_a_rwlock(plans in task_plans()) {
+        rwlock_stress(plans);
     }
 
     #[test]
