@@ -497,9 +497,17 @@ fn run_one(spec: &str) {
             let rt = minireactor_runtime();
             timed(&|| run(&rt));
         }
-        _ => {
-            panic!("unknown implementation {implementation:?}; known: minireactor, tokio, futures")
+        "tokio-on-minireactor" => {
+            let run = workload
+                .tokio_on_minireactor
+                .unwrap_or_else(|| panic!("no tokio-on-minireactor variant of {name}"));
+            let rt = minireactor_runtime();
+            timed(&|| run(&rt));
         }
+        _ => panic!(
+            "unknown implementation {implementation:?}; \
+             known: minireactor, tokio, futures, tokio-on-minireactor"
+        ),
     }
 }
 
