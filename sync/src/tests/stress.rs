@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use proptest::prelude::*;
 
 use super::run;
-use crate::{mpsc, Mutex, Notify, RwLock, Semaphore};
+use crate::broadcast::error::RecvError;
+use crate::{broadcast, mpsc, watch, CancellationToken, Mutex, Notify, RwLock, Semaphore};
 
 const TASKS: usize = 1000;
 
@@ -240,6 +241,186 @@ fn mpsc_stress(capacity: usize, plans: Vec<(u32, u8, Option<u8>)>) {
     });
 }
 
+/// A receiver whose receives are cancelled at random (and retried) loses no message.
+fn unbounded_stress(give_ups: Vec<Option<u8>>) {
+    run(async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let senders: Vec<_> = (0..TASKS)
+            .map(|id| {
+                let tx = tx.clone();
+                minireactor::spawn(async move {
+                    minireactor::yield_now().await;
+                    tx.send(id).unwrap();
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut got = Vec::new();
+        let mut plan = give_ups.iter().cycle();
+        loop {
+            match give_up(rx.recv(), *plan.next().unwrap()).await {
+                None => continue, // cancelled: try again
+                Some(Some(id)) => got.push(id),
+                Some(None) => break,
+            }
+        }
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            (0..TASKS).collect::<Vec<_>>(),
+            "every message exactly once"
+        );
+    });
+}
+
+/// 1,000 subscribers, each of whose receives may be cancelled (and retried): each sees every
+/// value it did not lag past, in order, and `Lagged` accounts for exactly the rest.
+fn broadcast_stress(capacity: usize, give_ups: Vec<Option<u8>>) {
+    const VALUES: u32 = 50;
+    run(async move {
+        let (tx, rx) = broadcast::channel(capacity);
+        let subscribers: Vec<_> = give_ups
+            .iter()
+            .map(|&give_up_after| {
+                let mut rx = rx.resubscribe();
+                minireactor::spawn(async move {
+                    let mut next = 0u32;
+                    loop {
+                        match give_up(rx.recv(), give_up_after).await {
+                            None => continue,
+                            Some(Ok(value)) => {
+                                assert_eq!(value, next, "in order, nothing lost unannounced");
+                                next += 1;
+                            }
+                            Some(Err(RecvError::Lagged(missed))) => {
+                                next += u32::try_from(missed).unwrap();
+                            }
+                            Some(Err(RecvError::Closed)) => return next,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        for value in 0..VALUES {
+            tx.send(value).unwrap();
+            if value % 3 == 0 {
+                minireactor::yield_now().await;
+            }
+        }
+        drop(tx);
+        for subscriber in subscribers {
+            let next = subscriber.await.unwrap();
+            assert_eq!(next, VALUES, "values and gaps cover everything sent");
+        }
+    });
+}
+
+/// 1,000 watchers, each of whose waits may be cancelled (and retried): values seen only go up,
+/// and every watcher ends having seen the last one.
+fn watch_stress(give_ups: Vec<Option<u8>>) {
+    const VALUES: u32 = 50;
+    run(async move {
+        let (tx, rx) = watch::channel(0u32);
+        let watchers: Vec<_> = give_ups
+            .iter()
+            .map(|&give_up_after| {
+                let mut rx = rx.clone();
+                minireactor::spawn(async move {
+                    let mut last = 0;
+                    loop {
+                        match give_up(rx.changed(), give_up_after).await {
+                            None => continue,
+                            Some(Ok(())) => {
+                                let value = *rx.borrow_and_update();
+                                assert!(value > last, "a change is a newer value");
+                                last = value;
+                            }
+                            Some(Err(_)) => return last,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        for value in 1..=VALUES {
+            tx.send(value).unwrap();
+            if value % 4 == 0 {
+                minireactor::yield_now().await;
+            }
+        }
+        drop(tx);
+        for watcher in watchers {
+            assert_eq!(
+                watcher.await.unwrap(),
+                VALUES,
+                "the last value is never missed"
+            );
+        }
+    });
+}
+
+/// A tree of 1,000 tokens with a task waiting on each (its waits cancelled and retried at
+/// random); after cancelling a random set of nodes, exactly the tasks under a cancelled node
+/// are through.
+fn token_stress(parents: Vec<usize>, cancelled: Vec<bool>, give_ups: Vec<Option<u8>>) {
+    run(async move {
+        let root = CancellationToken::new();
+        let mut tokens: Vec<CancellationToken> = Vec::with_capacity(TASKS);
+        for (i, &parent) in parents.iter().enumerate() {
+            let parent = if i == 0 { &root } else { &tokens[parent % i] };
+            let child = parent.child_token();
+            tokens.push(child);
+        }
+        let through: Vec<Rc<Cell<bool>>> = (0..TASKS).map(|_| Rc::default()).collect();
+        let waiters: Vec<_> = tokens
+            .iter()
+            .zip(&through)
+            .zip(&give_ups)
+            .map(|((token, through), &give_up_after)| {
+                let (token, through) = (token.clone(), through.clone());
+                minireactor::spawn(async move {
+                    while give_up(token.cancelled(), give_up_after).await.is_none() {}
+                    through.set(true);
+                })
+            })
+            .collect();
+        minireactor::yield_now().await;
+        for (token, &cancel) in tokens.iter().zip(&cancelled) {
+            if cancel {
+                token.cancel();
+            }
+        }
+        // The model: a token is cancelled if it or an ancestor was.
+        let mut expected = vec![false; TASKS];
+        for i in 0..TASKS {
+            let parent = (i > 0).then(|| parents[i] % i);
+            expected[i] = cancelled[i] || parent.is_some_and(|p| expected[p]);
+        }
+        for _ in 0..10 {
+            minireactor::yield_now().await; // let every woken waiter (and retrier) run
+        }
+        for (i, through) in through.iter().enumerate() {
+            assert_eq!(tokens[i].is_cancelled(), expected[i], "token {i}");
+            assert_eq!(through.get(), expected[i], "waiter of token {i}");
+        }
+        root.cancel();
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert!(through.iter().all(|t| t.get()));
+    });
+}
+
+/// For loops that retry after giving up: at least one turn before each give-up, or a retrying
+/// task would never yield.
+fn give_up_plans() -> impl Strategy<Value = Vec<Option<u8>>> {
+    prop::collection::vec(prop::option::weighted(0.5, 1..4u8), TASKS)
+}
+
 proptest! {
     // Few cases, each of 1,000 tasks; a failure shrinks briefly (each run may take a watchdog).
     #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 32, ..ProptestConfig::default() })]
@@ -262,6 +443,33 @@ proptest! {
     #[test]
     fn a_thousand_tasks_wait_on_a_notify(plans in task_plans()) {
         notify_stress(plans);
+    }
+
+    #[test]
+    fn a_receiver_cancelled_at_random_loses_no_message(give_ups in give_up_plans()) {
+        unbounded_stress(give_ups);
+    }
+
+    #[test]
+    fn a_thousand_subscribers_see_everything_or_are_told_what_they_missed(
+        capacity in 1..=16usize,
+        give_ups in give_up_plans(),
+    ) {
+        broadcast_stress(capacity, give_ups);
+    }
+
+    #[test]
+    fn a_thousand_watchers_always_end_on_the_last_value(give_ups in give_up_plans()) {
+        watch_stress(give_ups);
+    }
+
+    #[test]
+    fn cancelling_nodes_of_a_thousand_token_tree_wakes_exactly_their_subtrees(
+        parents in prop::collection::vec(any::<usize>(), TASKS),
+        cancelled in prop::collection::vec(prop::bool::weighted(0.05), TASKS),
+        give_ups in give_up_plans(),
+    ) {
+        token_stress(parents, cancelled, give_ups);
     }
 
     #[test]
