@@ -12,7 +12,8 @@
 //! - A new receiver ([`Sender::subscribe`], [`Receiver::resubscribe`]) starts after the values
 //!   already sent.
 //! - When every sender is gone, receivers drain what they have not read, then see `Closed`.
-//! - Values (old ones overwritten, unread ones given up) are dropped outside every borrow.
+//! - Values (old ones overwritten, unread ones given up) are dropped outside every borrow. A
+//!   value is *cloned* inside the channel's borrow, so `T::clone` must not use the same channel.
 
 use std::cell::RefCell;
 use std::fmt;

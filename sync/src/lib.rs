@@ -4,9 +4,12 @@
 //! minireactor runs all its tasks on one thread, and they are `!Send`. So these primitives keep
 //! their state in `Cell`s and `RefCell`s behind an `Rc`: no atomic instruction, no lock, no
 //! memory fence, where `tokio::sync` and `futures-channel` pay for all three (they work on
-//! minireactor too, at that price). Every type here is `!Send`, except [`remote`], whose sender
-//! is meant for other threads and which uses a `std::sync::Mutex`. Re-exported by the facade as
-//! `minireactor::sync`.
+//! minireactor too, at that price). Nothing here is `Sync`, and every handle that shares state
+//! (channel halves, tokens, owned permits), every future and every guard is `!Send` — except in
+//! [`remote`], whose sender is meant for other threads and which uses a `std::sync::Mutex`. (A
+//! primitive you own outright, such as a `Semaphore` or a `Mutex<T>`, is `Send` when its
+//! contents are, like a `RefCell`: it can move to another thread, never be shared with one.)
+//! Re-exported by the facade as `minireactor::sync`.
 //!
 //! | primitive | what for |
 //! |---|---|
@@ -68,7 +71,9 @@
 //!   of the task's budget ([`minireactor_reactor::coop`]), so a task whose channel is never
 //!   empty still yields to the others every 128 operations.
 //! - **No borrow across user code**: wakers are woken, and user values dropped, only after the
-//!   primitive's `RefCell` borrow is released. The crate has no `unsafe`.
+//!   primitive's `RefCell` borrow is released. (Two exceptions, for speed: a waker is cloned
+//!   while the primitive is borrowed, and so is a [`broadcast`] value; a `Clone` that used the
+//!   same primitive would panic.) The crate has no `unsafe`.
 
 #![forbid(unsafe_code)]
 
