@@ -43,6 +43,7 @@ pub mod io {
 pub use minireactor_io::{fs, net, process, signal};
 
 pub use minireactor_devone as devone;
+pub use minireactor_sync as sync;
 
 /// Tasks: handles, ids, sets, and the cooperative budget.
 pub mod task {

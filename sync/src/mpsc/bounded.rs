@@ -1,0 +1,449 @@
+//! The bounded channel: [`Sender::send`] waits, in arrival order, for a free slot.
+
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Context, Poll};
+
+use super::chan::{Chan, Closed, Recv, RecvMany};
+use super::error::{SendError, TryRecvError, TrySendError};
+use crate::semaphore::{RawAcquire, TryAcquireError, Waiter};
+
+/// Creates a channel holding at most `buffer` messages; senders wait (FIFO) when it is full.
+///
+/// ```
+/// use minireactor_sync::mpsc;
+///
+/// minireactor::block_on(async {
+///     let (tx, mut rx) = mpsc::channel(2);
+///     let producer = minireactor::spawn(async move {
+///         for i in 0..10 {
+///             tx.send(i).await.unwrap(); // waits while 2 messages are queued
+///         }
+///     });
+///     let mut sum = 0;
+///     while let Some(i) = rx.recv().await {
+///         sum += i;
+///     }
+///     producer.await.unwrap();
+///     assert_eq!(sum, 45);
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If `buffer` is 0 or exceeds [`Semaphore::MAX_PERMITS`](crate::Semaphore::MAX_PERMITS).
+pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
+    let chan = Chan::new(Some(buffer));
+    (Sender { chan: chan.clone() }, Receiver { chan })
+}
+
+/// The sending half of a bounded channel; clone it for more senders.
+pub struct Sender<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Waits for a free slot, then queues the message; hands it back if the receiver is closed
+    /// or gone (before or while waiting).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in that nothing is queued unless the future completes, and a slot handed to
+    /// it passes to the next waiting sender; but the message inside is dropped with the future.
+    /// To keep it, [`reserve`](Self::reserve) first, then send with the permit.
+    pub fn send(&self, value: T) -> Send<'_, T> {
+        Send {
+            chan: &self.chan,
+            value: Some(value),
+            acquire: RawAcquire::new(self.chan.slots(), 1),
+        }
+    }
+
+    /// Queues the message if a slot is free and no sender waits for one first.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.chan.slots().try_take(1) {
+            Ok(()) => {
+                self.chan.push(value);
+                Ok(())
+            }
+            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(value)),
+            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    /// Waits for a free slot and reserves it, to send into later without waiting.
+    ///
+    /// ```
+    /// use minireactor_sync::mpsc;
+    ///
+    /// minireactor::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     let permit = tx.reserve().await.unwrap();
+    ///     assert!(tx.try_send(1).is_err(), "the only slot is reserved");
+    ///     permit.send(2);
+    ///     assert_eq!(rx.recv().await, Some(2));
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future gives up its place, and a slot handed to it passes to
+    /// the next waiting sender.
+    pub fn reserve(&self) -> Reserve<'_, T> {
+        Reserve {
+            chan: &self.chan,
+            acquire: RawAcquire::new(self.chan.slots(), 1),
+        }
+    }
+
+    /// Reserves a slot if one is free and no sender waits for one first.
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        match self.chan.slots().try_take(1) {
+            Ok(()) => Ok(Permit { chan: &self.chan }),
+            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
+            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
+        }
+    }
+
+    /// [`reserve`](Self::reserve), moving the sender into the permit (which borrows nothing).
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`reserve`](Self::reserve); the sender is dropped with the future.
+    pub fn reserve_owned(self) -> ReserveOwned<T> {
+        ReserveOwned {
+            sender: Some(self),
+            waiter: Waiter::new(1),
+        }
+    }
+
+    /// [`try_reserve`](Self::try_reserve), moving the sender into the permit; on failure the
+    /// sender is handed back.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Sender<T>>> {
+        match self.chan.slots().try_take(1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(self)),
+            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// Waits until the receiver is closed or dropped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed::new(&self.chan)
+    }
+
+    /// Whether the receiver is closed or dropped.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Free slots now.
+    pub fn capacity(&self) -> usize {
+        self.chan.slots().available_permits()
+    }
+
+    /// The bound given to [`channel`].
+    pub fn max_capacity(&self) -> usize {
+        self.chan.bound()
+    }
+
+    /// Whether both senders feed the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Rc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+#[cfg(test)]
+impl<T> Sender<T> {
+    pub(crate) fn slot_waiters(&self) -> usize {
+        self.chan.slots().allocated_waiters()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Sender<T> {
+        self.chan.add_sender();
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_sender();
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("chan", &self.chan).finish()
+    }
+}
+
+/// Future of [`Sender::send`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Send<'a, T> {
+    chan: &'a Chan<T>,
+    value: Option<T>,
+    acquire: RawAcquire<'a>,
+}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // `Send` is `Unpin`: it holds no self-reference.
+        let this = self.get_mut();
+        let acquired = ready!(Pin::new(&mut this.acquire).poll(cx));
+        let value = this.value.take().expect("Send polled after completion");
+        Poll::Ready(match acquired {
+            Ok(()) => {
+                this.chan.push(value);
+                Ok(())
+            }
+            Err(_) => Err(SendError(value)),
+        })
+    }
+}
+
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send").finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Sender::reserve`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Reserve<'a, T> {
+    chan: &'a Chan<T>,
+    acquire: RawAcquire<'a>,
+}
+
+impl<'a, T> Future for Reserve<'a, T> {
+    type Output = Result<Permit<'a, T>, SendError<()>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match ready!(Pin::new(&mut self.acquire).poll(cx)) {
+            Ok(()) => Poll::Ready(Ok(Permit { chan: self.chan })),
+            Err(_) => Poll::Ready(Err(SendError(()))),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Reserve<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reserve").finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Sender::reserve_owned`].
+#[must_use = "futures do nothing unless polled"]
+pub struct ReserveOwned<T> {
+    /// `None` once moved into the permit.
+    sender: Option<Sender<T>>,
+    waiter: Waiter,
+}
+
+impl<T> Future for ReserveOwned<T> {
+    type Output = Result<OwnedPermit<T>, SendError<()>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let sender = this.sender.as_ref().expect("polled after completion");
+        let acquired = ready!(sender.chan.slots().poll_acquire(&mut this.waiter, cx));
+        let sender = this.sender.take();
+        Poll::Ready(match acquired {
+            Ok(()) => Ok(OwnedPermit { sender }),
+            Err(_) => Err(SendError(())),
+        })
+    }
+}
+
+impl<T> Unpin for ReserveOwned<T> {}
+
+impl<T> Drop for ReserveOwned<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.chan.slots().cancel(&mut self.waiter);
+        }
+    }
+}
+
+impl<T> fmt::Debug for ReserveOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReserveOwned").finish_non_exhaustive()
+    }
+}
+
+/// A reserved slot: [`send`](Permit::send) queues a message without waiting; dropping the
+/// permit gives the slot back.
+#[must_use = "dropping a permit gives its slot back"]
+pub struct Permit<'a, T> {
+    chan: &'a Chan<T>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Queues the message in the reserved slot. It is queued even if the receiver was closed
+    /// meanwhile (it can still drain it); if the receiver is gone, it is dropped.
+    pub fn send(self, value: T) {
+        let this = ManuallyDrop::new(self); // The slot now belongs to the message.
+        this.chan.push_reserved(value);
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        self.chan.release_slot();
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// A reserved slot that owns its [`Sender`].
+#[must_use = "dropping a permit gives its slot back"]
+pub struct OwnedPermit<T> {
+    /// `None` once used.
+    sender: Option<Sender<T>>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Queues the message in the reserved slot (as [`Permit::send`]) and hands the sender back.
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self
+            .sender
+            .take()
+            .expect("a permit holds its sender until used");
+        sender.chan.push_reserved(value);
+        sender
+    }
+
+    /// Gives the slot back without sending; hands the sender back.
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self
+            .sender
+            .take()
+            .expect("a permit holds its sender until used");
+        sender.chan.release_slot();
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.chan.release_slot();
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
+    }
+}
+
+/// The receiving half of a bounded channel.
+pub struct Receiver<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Waits for the next message; `None` once nothing more can come (every sender gone, or the
+    /// receiver closed and every reserved slot used or given back) and the queue is empty.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is taken off the queue only by the poll that returns it.
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv::new(&self.chan)
+    }
+
+    /// Waits for at least one message, then moves up to `limit` queued messages into `buffer`;
+    /// returns how many, 0 only if `limit` is 0 or the channel is finished.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub fn recv_many<'a>(&'a mut self, buffer: &'a mut Vec<T>, limit: usize) -> RecvMany<'a, T> {
+        RecvMany::new(&self.chan, buffer, limit)
+    }
+
+    /// Takes the next message if there is one.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.chan.try_recv()
+    }
+
+    /// [`recv`](Self::recv) as a poll function: registers the waker when it returns `Pending`.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.chan.poll_recv(cx)
+    }
+
+    /// Refuses new messages and fails waiting senders; messages already queued, and those sent
+    /// through permits reserved before, can still be received.
+    pub fn close(&mut self) {
+        self.chan.close();
+    }
+
+    /// Whether the receiver was closed or every sender is gone.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_disconnected()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.chan.len() == 0
+    }
+
+    /// Number of queued messages.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Free slots now.
+    pub fn capacity(&self) -> usize {
+        self.chan.slots().available_permits()
+    }
+
+    /// The bound given to [`channel`].
+    pub fn max_capacity(&self) -> usize {
+        self.chan.bound()
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.receiver_gone();
+    }
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().chan.poll_recv(cx)
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("chan", &self.chan)
+            .finish()
+    }
+}

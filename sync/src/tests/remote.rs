@@ -1,0 +1,65 @@
+use std::task::Poll;
+use std::thread;
+
+use super::Probe;
+use crate::remote::{self, error::TryRecvError};
+
+#[test]
+fn many_sends_from_another_thread_while_the_receiver_sleeps_wake_it_once() {
+    let (tx, mut rx) = remote::channel();
+    let probe = Probe::new();
+    assert!(probe.poll(&mut rx.recv()).is_pending());
+    let sender = thread::spawn(move || {
+        for i in 0..1000 {
+            tx.send(i).unwrap();
+        }
+        tx
+    });
+    let tx = sender.join().unwrap();
+    assert_eq!(probe.wakes(), 1);
+    for i in 0..1000 {
+        assert_eq!(probe.poll(&mut rx.recv()), Poll::Ready(Some(i)));
+    }
+    assert!(probe.poll(&mut rx.recv()).is_pending());
+    tx.send(1000).unwrap();
+    tx.send(1001).unwrap();
+    assert_eq!(probe.wakes(), 2, "one more sleep, one more wake");
+}
+
+#[test]
+fn the_last_sender_gone_ends_the_receiver_after_the_queue() {
+    let (tx, mut rx) = remote::channel();
+    let tx2 = tx.clone();
+    let probe = Probe::new();
+    assert!(probe.poll(&mut rx.recv()).is_pending());
+    thread::spawn(move || {
+        tx.send(1).unwrap();
+        drop(tx2);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert!(rx.is_closed());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(probe.poll(&mut rx.recv()), Poll::Ready(None));
+}
+
+#[test]
+fn a_closed_or_dropped_receiver_hands_messages_back() {
+    let (tx, mut rx) = remote::channel();
+    tx.send(1).unwrap();
+    rx.close();
+    assert!(tx.is_closed());
+    assert_eq!(tx.send(2).map_err(|e| e.0), Err(2));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    let (tx, rx) = remote::channel::<u8>();
+    drop(rx);
+    assert!(tx.send(3).is_err());
+}
+
+#[test]
+fn the_sender_is_send_and_clone() {
+    fn assert_send_clone<T: Send + Clone>() {}
+    assert_send_clone::<remote::Sender<Vec<u8>>>();
+}
