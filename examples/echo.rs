@@ -1,8 +1,11 @@
 //! The async echo server: a task per connection that writes back everything it reads.
 //!
 //! Run: `cargo run --release --example echo -- [ADDR]` (default `127.0.0.1:7878`), then talk to
-//! it with `nc 127.0.0.1 7878`. `RUST_LOG=debug` logs connects and disconnects. Ctrl-C or
-//! SIGTERM stops it with a one-line summary.
+//! it with `nc 127.0.0.1 7878`. `RUST_LOG=debug` logs connects and disconnects.
+//!
+//! Ctrl-C or SIGTERM shuts it down gracefully: it stops accepting at once (a `CancellationToken`
+//! the accept loop watches), gives the open connections up to a second to finish
+//! (`Runtime::shutdown_timeout`), then cancels the rest and prints a one-line summary.
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
@@ -14,10 +17,15 @@ use std::time::Duration;
 
 use minireactor::net::{TcpListener, TcpStream};
 use minireactor::signal::{self, SignalKind};
+use minireactor::sync::CancellationToken;
+use minireactor::Runtime;
 use tracing::{debug, warn};
 
 /// Per-connection buffer, the same as the tokio server the benchmark compares against.
 const BUFFER_SIZE: usize = 4096;
+
+/// How long open connections may go on after a shutdown was requested.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long to pause accepting when out of file descriptors: the pending connection keeps the
 /// listener readable, so retrying at once would spin.
@@ -45,21 +53,30 @@ fn main() -> io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7878".to_string());
 
-    minireactor::block_on(async {
+    let runtime = Runtime::new()?;
+    let stats = Rc::new(Stats::default());
+    runtime.block_on(async {
         let listener = TcpListener::bind(&addr).await?;
         let shutdown = shutdown_requested()?;
         println!("listening on {}", listener.local_addr()?);
-        let stats = Rc::new(Stats::default());
-        let accepting = minireactor::spawn(serve(listener, stats.clone()));
+        let stop_accepting = CancellationToken::new();
+        minireactor::spawn(serve(listener, stats.clone(), stop_accepting.clone()));
         shutdown.await;
-        accepting.abort();
-        println!(
-            "shutting down: served {} connections, echoed {} bytes",
-            stats.connections.get(),
-            stats.bytes.get()
-        );
-        Ok(())
-    })
+        stop_accepting.cancel();
+        Ok::<_, io::Error>(())
+    })?;
+    let drained = runtime.shutdown_timeout(DRAIN_TIMEOUT);
+    println!(
+        "shutting down: served {} connections, echoed {} bytes{}",
+        stats.connections.get(),
+        stats.bytes.get(),
+        if drained {
+            ""
+        } else {
+            "; cut off connections still open after 1 s"
+        }
+    );
+    Ok(())
 }
 
 /// Resolves on the first SIGINT or SIGTERM. The listeners are created before the server
@@ -81,20 +98,33 @@ fn shutdown_requested() -> io::Result<impl Future<Output = ()>> {
     })
 }
 
-/// Accepts connections forever, one task each.
-pub async fn serve(listener: TcpListener, stats: Rc<Stats>) {
+/// Accepts connections, one task each, until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, stats: Rc<Stats>, stop: CancellationToken) {
     loop {
-        match listener.accept().await {
+        let accepted = {
+            let mut accept = pin!(listener.accept());
+            let mut stopped = pin!(stop.cancelled());
+            poll_fn(|cx| match stopped.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(None),
+                Poll::Pending => accept.as_mut().poll(cx).map(Some),
+            })
+            .await
+        };
+        let Some(accepted) = accepted else {
+            debug!("stopped accepting");
+            return;
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 stats.connections.set(stats.connections.get() + 1);
                 debug!(%peer, "connected");
                 let stats = stats.clone();
-                drop(minireactor::spawn(async move {
+                minireactor::spawn(async move {
                     match echo(&stream, &stats).await {
                         Ok(()) => debug!(%peer, "disconnected"),
                         Err(err) => debug!(%peer, %err, "connection ended with an error"),
                     }
-                }));
+                });
             }
             Err(err) if is_fd_exhaustion(&err) => {
                 warn!(%err, "out of file descriptors; pausing accepts");

@@ -30,7 +30,9 @@ fn emfile_child_server() {
             .await
             .unwrap();
         println!("listening on {}", listener.local_addr().unwrap());
-        echo_example::serve(listener, Rc::new(echo_example::Stats::default())).await;
+        let stats = Rc::new(echo_example::Stats::default());
+        let never_stop = minireactor::sync::CancellationToken::new();
+        echo_example::serve(listener, stats, never_stop).await;
     });
 }
 

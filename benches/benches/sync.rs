@@ -13,13 +13,13 @@
 //! | `mutex_uncontended` | 1,000,000 × (lock, increment, unlock) in one task |
 //! | `mutex_100_waiters` | 100 tasks × 100 rounds of (lock, yield while holding it, unlock): every unlock hands the lock to the oldest of 99 waiters |
 //!
-//! `cargo bench -p minireactor-sync --bench primitives` (add `-- --quick` for a fast pass).
+//! `cargo bench -p minireactor-benches --bench sync` (add `-- --quick` for a fast pass).
 //! To run one workload without criterion (e.g. under `valgrind --tool=callgrind`), set
 //! `MINIREACTOR_BENCH_ONE=WORKLOAD:IMPL[:REPEAT]` (IMPL: `minireactor`, `tokio`, `futures`, or
 //! for `notify_ping_pong` and `mutex_100_waiters`, `tokio-on-minireactor`: `tokio::sync` on the
 //! minireactor runtime, which separates the primitive's cost from the executor's)
 //! and run the bench binary directly, e.g.
-//! `MINIREACTOR_BENCH_ONE=oneshot:minireactor:3 target/release/deps/primitives-<hash>`; each
+//! `MINIREACTOR_BENCH_ONE=oneshot:minireactor:3 target/release/deps/sync-<hash>`; each
 //! run's wall time goes to stderr. Instructions per iteration = (Ir at REPEAT 3 − Ir at
 //! REPEAT 1) / 2, which cancels the runtime's start-up.
 
@@ -57,7 +57,7 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 fn oneshot_minireactor(rt: &minireactor::Runtime) {
     rt.block_on(async {
         for i in 0..ONESHOTS {
-            let (tx, rx) = minireactor_sync::oneshot::channel();
+            let (tx, rx) = minireactor::sync::oneshot::channel();
             tx.send(i).unwrap();
             black_box(rx.await.unwrap());
         }
@@ -88,7 +88,7 @@ fn oneshot_futures(rt: &minireactor::Runtime) {
 
 fn mpsc_bounded_minireactor(rt: &minireactor::Runtime) {
     rt.block_on(async {
-        let (tx, mut rx) = minireactor_sync::mpsc::channel(CAPACITY);
+        let (tx, mut rx) = minireactor::sync::mpsc::channel(CAPACITY);
         let producer = minireactor::spawn(async move {
             for i in 0..MESSAGES {
                 tx.send(i).await.unwrap();
@@ -146,7 +146,7 @@ fn mpsc_bounded_futures(rt: &minireactor::Runtime) {
 
 fn mpsc_unbounded_minireactor(rt: &minireactor::Runtime) {
     rt.block_on(async {
-        let (tx, mut rx) = minireactor_sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = minireactor::sync::mpsc::unbounded_channel();
         let producer = minireactor::spawn(async move {
             for i in 0..MESSAGES {
                 tx.send(i).unwrap();
@@ -207,7 +207,7 @@ fn mpsc_unbounded_futures(rt: &minireactor::Runtime) {
 // ----- notify -----
 
 fn notify_ping_pong_minireactor(rt: &minireactor::Runtime) {
-    use minireactor_sync::Notify;
+    use minireactor::sync::Notify;
     rt.block_on(async {
         let (ping, pong) = (Rc::new(Notify::new()), Rc::new(Notify::new()));
         let echo = {
@@ -275,7 +275,7 @@ fn notify_ping_pong_tokio_on_minireactor(rt: &minireactor::Runtime) {
 
 fn semaphore_minireactor(rt: &minireactor::Runtime) {
     rt.block_on(async {
-        let semaphore = minireactor_sync::Semaphore::new(1);
+        let semaphore = minireactor::sync::Semaphore::new(1);
         for _ in 0..ACQUIRES {
             drop(black_box(semaphore.acquire().await.unwrap()));
         }
@@ -295,7 +295,7 @@ fn semaphore_tokio(rt: &tokio::runtime::Runtime) {
 
 fn mutex_uncontended_minireactor(rt: &minireactor::Runtime) {
     rt.block_on(async {
-        let mutex = minireactor_sync::Mutex::new(0u64);
+        let mutex = minireactor::sync::Mutex::new(0u64);
         for _ in 0..LOCKS {
             *mutex.lock().await += 1;
         }
@@ -315,7 +315,7 @@ fn mutex_uncontended_tokio(rt: &tokio::runtime::Runtime) {
 
 fn mutex_100_waiters_minireactor(rt: &minireactor::Runtime) {
     rt.block_on(async {
-        let mutex = Rc::new(minireactor_sync::Mutex::new(0u64));
+        let mutex = Rc::new(minireactor::sync::Mutex::new(0u64));
         let tasks: Vec<_> = (0..CONTENDERS)
             .map(|_| {
                 let mutex = mutex.clone();
