@@ -26,7 +26,8 @@ const WATCHDOG: Duration = Duration::from_secs(120);
 async fn start_echo_server() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    drop(spawn(serve(listener, Rc::new(Stats::default()))));
+    let never_stop = minireactor::sync::CancellationToken::new();
+    spawn(serve(listener, Rc::new(Stats::default()), never_stop));
     addr
 }
 
