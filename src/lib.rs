@@ -1,12 +1,17 @@
 //! minireactor: a single-threaded async runtime for Linux, built directly on epoll.
 //!
-//! One thread, one epoll instance (edge-triggered), nothing hidden. The runtime is three small
+//! One thread, one epoll instance (edge-triggered), nothing hidden. The runtime is a few small
 //! crates, re-exported here:
 //!
 //! - the **reactor** (`minireactor-reactor`): the thread's epoll instance, per-fd readiness and
-//!   wakers, timers, and the cross-thread unparker;
-//! - the **executor** (`minireactor-executor`): [`block_on`], [`spawn`], [`JoinHandle`];
-//! - **io** (`minireactor-io`): [`io::AsyncFd`], which makes any fd awaitable.
+//!   waiters, timers and their clock, the cooperative budget, and the cross-thread unparker;
+//! - the **executor** (`minireactor-executor`): [`block_on`], [`spawn`], [`spawn_blocking`],
+//!   [`JoinHandle`], [`task::JoinSet`], [`Runtime`] and its [`Builder`];
+//! - the **blocking pool** (`minireactor-blocking`), for what would block the thread;
+//! - **io** (`minireactor-io`): [`io::AsyncFd`], which makes any fd awaitable, and what is built
+//!   on it: [`net`], [`process`], [`signal`], [`fs`], the standard streams;
+//! - **sync** (`minireactor-sync`): [`sync`], local channels, locks and notifications;
+//! - **devone** (`minireactor-devone`): [`devone::Devone`], our teaching character device.
 //!
 //! ```
 //! use std::time::Duration;
