@@ -149,15 +149,19 @@ impl Shutdown {
             shutdown: self,
             key,
         };
+        // The connection's task polls this at every wake: with the waker it registered kept
+        // here, the usual poll is a flag check and a pointer comparison.
+        let mut registered: Option<Waker> = None;
         poll_fn(|cx| {
             if self.is_requested.get() {
                 return Poll::Ready(());
             }
-            let mut waiters = self.waiters.borrow_mut();
-            match waiters.get(&key) {
-                // The connection's task polls this at every wake: keep the lookup the only cost.
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => drop(waiters.insert(key, cx.waker().clone())),
+            if !registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                registered = Some(cx.waker().clone());
+                self.waiters.borrow_mut().insert(key, cx.waker().clone());
             }
             Poll::Pending
         })

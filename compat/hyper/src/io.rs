@@ -3,15 +3,26 @@
 //!
 //! # Reading into hyper's buffer
 //!
-//! hyper hands `poll_read` a [`ReadBufCursor`] over the spare capacity of its read buffer, which
-//! is uninitialised memory, while `futures_io::AsyncRead::poll_read` takes an initialised
-//! `&mut [u8]`. Passing uninitialised memory as `&mut [u8]` would be sound only for a reader
-//! known never to read from its buffer, which a generic `T` is not; so the cursor is initialised
-//! first ([`ReadBufCursor::initialize_unfilled`], which zeroes it) and the reader reads into it.
-//! The one `unsafe` left is telling the cursor how many of those (initialised) bytes were filled.
-//! The zeroing costs about as much as one `memset` of hyper's read chunk (8 KiB unless a body
-//! makes hyper read more) per read; the crate's benchmark notes (`BENCHMARKS.md`) give the
-//! measured cost against a reader that skips it.
+//! hyper hands `poll_read` a [`ReadBufCursor`] over the spare capacity of its read buffer,
+//! which is uninitialised memory, while `futures_io::AsyncRead::poll_read` takes an initialised
+//! `&mut [u8]`. Handing it the uninitialised memory as `&mut [u8]` would be sound only for a
+//! reader known never to read from its buffer, which a generic `T` is not. Of the two sound
+//! ways, this module takes the second; the crate's `BENCHMARKS.md` has the measurements:
+//!
+//! - initialise the cursor, then read into it: hyper offers 8 KiB or more per read (hundreds of
+//!   KiB while a body streams in), and a `poll_read` that ends `Pending` has zeroed it for
+//!   nothing. On the hello-world server that is ~24 KiB of `memset` per request (three reads
+//!   per request, two of them `Pending`); on bulk bodies it zeroes ~40 times what it reads;
+//! - read into a scratch buffer initialised once per thread, then copy what was read into the
+//!   cursor ([`ReadBufCursor::put_slice`]): a `Pending` read costs nothing and a read costs a
+//!   copy of the bytes read. On small messages it matches reading into uninitialised memory
+//!   (instructions per request within noise); bulk reads pay one `memcpy` per byte, and are
+//!   capped at the scratch's size, [`SCRATCH_SIZE`].
+//!
+//! The scratch is one per thread (minireactor runs every connection of a runtime on one thread,
+//! so one buffer serves them all), taken out of its thread-local while a read uses it: a reader
+//! that reads another `MiniIo` from inside its `poll_read` gets a fresh one instead of a
+//! `RefCell` panic. No `unsafe` is needed.
 //!
 //! # Writing
 //!
@@ -22,9 +33,10 @@
 //! hyper's vectored writes off with its builders' `writev(false)`. `poll_shutdown` is
 //! `poll_close`: on minireactor's sockets, a shutdown of the write side.
 
+use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -75,24 +87,42 @@ impl<T> MiniIo<T> {
     }
 }
 
+/// Size of the per-thread scratch buffer, and so the most one read hands hyper.
+///
+/// 64 KiB: hyper's first reads on a connection are 8 KiB and grow only while they come back
+/// full; past 64 KiB a larger read saves a syscall per 64 KiB, noise beside copying them.
+const SCRATCH_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// This thread's scratch buffer, while no read is using it.
+    static SCRATCH: Cell<Option<Box<[u8]>>> = const { Cell::new(None) };
+}
+
 impl<T: AsyncRead> Read for MiniIo<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let unfilled = buf.initialize_unfilled();
-        let capacity = unfilled.len();
-        let filled = ready!(self.project().inner.poll_read(cx, unfilled))?;
-        if filled > capacity {
-            return Poll::Ready(Err(io::Error::other(format!(
-                "the stream claims to have read {filled} bytes into a {capacity}-byte buffer"
-            ))));
-        }
-        // SAFETY: `initialize_unfilled` initialised all `capacity` bytes of the unfilled part,
-        // and `filled <= capacity`.
-        unsafe { buf.advance(filled) };
-        Poll::Ready(Ok(()))
+        let mut scratch = SCRATCH
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![0; SCRATCH_SIZE].into_boxed_slice());
+        let wanted = buf.remaining().min(scratch.len());
+        let result = match self.project().inner.poll_read(cx, &mut scratch[..wanted]) {
+            Poll::Ready(Ok(filled)) if filled > wanted => Poll::Ready(Err(io::Error::other(
+                format!("the stream claims to have read {filled} bytes into {wanted}"),
+            ))),
+            Poll::Ready(Ok(filled)) => {
+                buf.put_slice(&scratch[..filled]);
+                Poll::Ready(Ok(()))
+            }
+            other => other.map_ok(drop),
+        };
+        // At thread exit the thread-local may be gone: then the scratch is simply freed.
+        let _ = SCRATCH.try_with(|slot| slot.set(Some(scratch)));
+        result
     }
 }
 
