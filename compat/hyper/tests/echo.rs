@@ -70,3 +70,32 @@ fn keep_alive_connections_echo_random_bodies_byte_exact() {
         assert!(echoed >= CONNECTIONS * (1 + MAX_BODY));
     }));
 }
+
+/// `MiniIo` is not tied to TCP: hyper's client and server over the two ends of a Unix pair.
+#[test]
+fn request_over_a_unix_stream_pair() {
+    minireactor::block_on(watchdog(Duration::from_secs(30), async {
+        let (server_end, client_end) = minireactor::net::UnixStream::pair().expect("pair");
+        minireactor::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+            minireactor_hyper::MiniIo::new(server_end),
+            hyper::service::service_fn(|request: hyper::Request<hyper::body::Incoming>| async {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(request.into_body()))
+            }),
+        ));
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(minireactor_hyper::MiniIo::new(client_end))
+                .await
+                .expect("handshake");
+        minireactor::spawn(connection);
+        let response = sender
+            .send_request(post(Bytes::from_static(b"over unix")))
+            .await;
+        let body = response
+            .expect("response")
+            .into_body()
+            .collect()
+            .await
+            .expect("body");
+        assert_eq!(body.to_bytes(), "over unix");
+    }));
+}
