@@ -54,8 +54,10 @@ fn main() -> io::Result<()> {
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .serve_connection(TokioIo::new(stream), hello);
-                if let Err(err) = connection.await {
-                    eprintln!("connection: {err}");
+                match connection.await {
+                    Err(err) if err.is_shutdown() => {} // As in `http`.
+                    Err(err) => eprintln!("connection: {err}"),
+                    Ok(()) => {}
                 }
             });
         }
