@@ -22,7 +22,9 @@
 //! The scratch is one per thread (minireactor runs every connection of a runtime on one thread,
 //! so one buffer serves them all), taken out of its thread-local while a read uses it: a reader
 //! that reads another `MiniIo` from inside its `poll_read` gets a fresh one instead of a
-//! `RefCell` panic. No `unsafe` is needed.
+//! `RefCell` panic. No `unsafe` is needed. The scratch holds what earlier reads left there,
+//! possibly from other connections: as `std::io::Read` already warns, a reader must not look
+//! at the buffer it is given, only write to it.
 //!
 //! # Writing
 //!
@@ -153,5 +155,68 @@ impl<T: AsyncWrite> Write for MiniIo<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.project().inner.poll_close(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use futures_io::AsyncRead;
+    use hyper::rt::{Read, ReadBuf};
+
+    use super::{MiniIo, SCRATCH_SIZE};
+
+    /// A reader that fills what it is given with `byte` and claims `extra` bytes more.
+    struct Filler {
+        byte: u8,
+        extra: usize,
+    }
+
+    impl AsyncRead for Filler {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            buf.fill(self.byte);
+            Poll::Ready(Ok(buf.len() + self.extra))
+        }
+    }
+
+    fn read_once(reader: Filler, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let mut io = MiniIo::new(reader);
+        Pin::new(&mut io).poll_read(&mut Context::from_waker(Waker::noop()), buf.unfilled())
+    }
+
+    #[test]
+    fn read_bytes_land_in_hyper_buffer_and_reads_stop_at_the_scratch_size() {
+        let mut memory = vec![0; 3];
+        let mut buf = ReadBuf::new(&mut memory);
+        assert!(matches!(
+            read_once(Filler { byte: 7, extra: 0 }, &mut buf),
+            Poll::Ready(Ok(()))
+        ));
+        assert_eq!(buf.filled(), [7, 7, 7]);
+
+        let mut memory = vec![0; SCRATCH_SIZE + 100];
+        let mut buf = ReadBuf::new(&mut memory);
+        assert!(matches!(
+            read_once(Filler { byte: 9, extra: 0 }, &mut buf),
+            Poll::Ready(Ok(()))
+        ));
+        assert_eq!(buf.filled().len(), SCRATCH_SIZE);
+        assert!(buf.filled().iter().all(|&byte| byte == 9));
+    }
+
+    #[test]
+    fn a_reader_claiming_more_than_it_was_given_is_an_error_not_a_panic() {
+        let mut memory = vec![0; 16];
+        let mut buf = ReadBuf::new(&mut memory);
+        let result = read_once(Filler { byte: 1, extra: 1 }, &mut buf);
+        assert!(matches!(result, Poll::Ready(Err(_))));
+        assert!(buf.filled().is_empty());
     }
 }
