@@ -41,6 +41,9 @@ fn main() {
         .parse()
         .expect("CLK_TCK");
 
+    // Other processes on the machine skew wall-clock figures: say how busy it was.
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at start: {}", load().trim());
     println!("| C | runtime | requests/s | server CPU µs/request | p99 latency | peak RSS |");
     println!("|---|---|---|---|---|---|");
     for connections in CONNECTIONS {
@@ -73,6 +76,7 @@ fn main() {
             median(pairs().map(|(ours, theirs)| ours.peak_rss_kib / theirs.peak_rss_kib)),
         );
     }
+    println!("load average at end: {}", load().trim());
 }
 
 /// Starts `binary` on CPU 0, runs wrk against it on CPU 1, stops it.
