@@ -74,16 +74,21 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     Signal::new(kind)
 }
 
-/// Waits for SIGINT (Ctrl-C). From the future's first poll until it completes or is dropped,
-/// Ctrl-C does not terminate the process; after that, the previous disposition is back.
+/// Waits for SIGINT (Ctrl-C). The listener is installed when `ctrl_c` is called, not when the
+/// future is first polled, so a Ctrl-C right after the call is not missed; from then until the
+/// future completes or is dropped, Ctrl-C does not terminate the process, and after that the
+/// previous disposition is back.
 ///
 /// # Errors
 /// If the listener cannot be created, or ends before a delivery (in a forked child).
-pub async fn ctrl_c() -> io::Result<()> {
-    match signal(SignalKind::interrupt())?.recv().await {
-        Some(_) => Ok(()),
-        None => Err(io::Error::other(
-            "the SIGINT listener ended: it was created before this process was forked",
-        )),
+pub fn ctrl_c() -> impl std::future::Future<Output = io::Result<()>> {
+    let listener = signal(SignalKind::interrupt());
+    async move {
+        match listener?.recv().await {
+            Some(_) => Ok(()),
+            None => Err(io::Error::other(
+                "the SIGINT listener ended: it was created before this process was forked",
+            )),
+        }
     }
 }
