@@ -297,6 +297,31 @@ pub(crate) fn at_fork_in_child(child: unsafe extern "C" fn()) -> io::Result<()> 
 mod tests {
     use super::*;
 
+    /// Regression: a hard error of the wait panicked `block_on` with a message naming
+    /// `epoll_wait` whatever the syscall was; it now names the one that failed.
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri has no epoll_pwait2, and needs a real non-epoll fd")]
+    fn a_failed_wait_names_its_syscall() {
+        // An eventfd is not an epoll instance: every wait on it fails with EINVAL.
+        let not_epoll = Epoll {
+            fd: eventfd().unwrap(),
+            has_pwait2: std::cell::Cell::new(true),
+        };
+        let mut events = Vec::with_capacity(4);
+        let err = not_epoll
+            .wait(&mut events, Some(Duration::ZERO))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let named = err.to_string();
+        assert!(
+            named.starts_with("epoll_pwait2: ") || named.starts_with("epoll_wait: "),
+            "{named}"
+        );
+        if not_epoll.has_pwait2.get() {
+            assert!(named.starts_with("epoll_pwait2: "), "{named}");
+        }
+    }
+
     #[test]
     fn millis_round_up_never_down() {
         assert_eq!(millis_rounded_up(Duration::ZERO), 0);
