@@ -4,7 +4,8 @@
 //! held by the pool's queue while queued or running, and by the future). Its stage moves only
 //! forward: `Queued` → `Running` → `Done` → `Taken`, or to `Abandoned` when the future is dropped
 //! first; a job abandoned while queued is skipped by the pool, one abandoned while running runs
-//! to the end and its result is dropped on the pool thread.
+//! to the end and its result is dropped on the pool thread. A job whose future is *detached*
+//! instead (`Blocking::detach`) runs whether it has started or not, and its result is dropped.
 
 use std::any::Any;
 use std::future::Future;
@@ -23,6 +24,7 @@ pub(crate) trait Run: Send + Sync {
 trait Outcome<T>: Send + Sync {
     fn poll_outcome(&self, cx: &mut Context<'_>) -> Poll<std::thread::Result<T>>;
     fn abandon(&self);
+    fn detach(&self);
 }
 
 enum Stage<F, T> {
@@ -41,6 +43,8 @@ struct JobInner<F, T> {
     stage: Stage<F, T>,
     /// The task awaiting the result, if it has polled.
     waker: Option<Waker>,
+    /// Nobody will take the result: run the closure anyway, drop what it returns.
+    detached: bool,
 }
 
 impl<F, T> Job<F, T> {
@@ -61,9 +65,10 @@ where
         inner: Mutex::new(JobInner {
             stage: Stage::Queued(f),
             waker: None,
+            detached: false,
         }),
     });
-    (job.clone(), Blocking { job })
+    (job.clone(), Blocking { job: Some(job) })
 }
 
 impl<F, T> Run for Job<F, T>
@@ -85,7 +90,8 @@ where
         let result = catch_unwind(AssertUnwindSafe(f));
         let (waker, unwanted) = {
             let mut inner = self.lock();
-            if matches!(inner.stage, Stage::Abandoned) {
+            if inner.detached || matches!(inner.stage, Stage::Abandoned) {
+                inner.stage = Stage::Abandoned;
                 (None, Some(result))
             } else {
                 inner.stage = Stage::Done(result);
@@ -141,6 +147,19 @@ where
         };
         drop((stage, waker)); // After the lock: the closure or the result may have a destructor.
     }
+
+    fn detach(&self) {
+        let (result, waker) = {
+            let mut inner = self.lock();
+            inner.detached = true;
+            let result = match inner.stage {
+                Stage::Done(_) => Some(std::mem::replace(&mut inner.stage, Stage::Taken)),
+                _ => None,
+            };
+            (result, inner.waker.take())
+        };
+        drop((result, waker)); // After the lock, as in `abandon`.
+    }
 }
 
 /// The result of a closure running on the blocking pool; see [`unblock`](crate::unblock).
@@ -149,14 +168,27 @@ where
 /// polls this future. Dropping it before the closure has started cancels the closure.
 #[must_use = "futures do nothing unless polled; dropping this before the closure starts cancels it"]
 pub struct Blocking<T> {
-    job: Arc<dyn Outcome<T>>,
+    /// `None` once detached.
+    job: Option<Arc<dyn Outcome<T>>>,
 }
 
 impl<T> Blocking<T> {
     /// Like awaiting the future, but a panic in the closure comes back as its payload instead
     /// of being resumed (how `spawn_blocking` turns it into a `JoinError`).
     pub fn poll_catch(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Box<dyn Any + Send>>> {
-        self.job.poll_outcome(cx)
+        self.job
+            .as_ref()
+            .expect("a detached Blocking is gone")
+            .poll_outcome(cx)
+    }
+
+    /// Gives up on the result but not on the closure: it runs even if it has not started yet
+    /// (where dropping the future would cancel it), and what it returns is dropped. For work
+    /// that must happen, like the last write of a file being closed.
+    pub fn detach(mut self) {
+        if let Some(job) = self.job.take() {
+            job.detach();
+        }
     }
 }
 
@@ -173,7 +205,9 @@ impl<T> Future for Blocking<T> {
 
 impl<T> Drop for Blocking<T> {
     fn drop(&mut self) {
-        self.job.abandon();
+        if let Some(job) = self.job.take() {
+            job.abandon();
+        }
     }
 }
 

@@ -265,6 +265,26 @@ mod tests {
     }
 
     #[test]
+    fn a_detached_job_runs_even_if_it_had_not_started() {
+        let pool = Pool::new(1, Duration::from_secs(60));
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let busy = pool.spawn({
+            let gate = gate.clone();
+            move || {
+                gate.wait();
+            }
+        });
+        let (done, finished) = std::sync::mpsc::channel();
+        // Queued behind the busy job: dropped, it would be skipped; detached, it runs.
+        pool.spawn(move || done.send(()).unwrap()).detach();
+        gate.wait();
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the detached job ran");
+        drop(busy);
+    }
+
+    #[test]
     fn jobs_beyond_the_cap_wait_for_a_thread_and_all_run() {
         let pool = Pool::new(2, Duration::from_secs(60));
         let (done, finished) = std::sync::mpsc::channel();

@@ -300,7 +300,10 @@ mod tests {
     /// Regression: a hard error of the wait panicked `block_on` with a message naming
     /// `epoll_wait` whatever the syscall was; it now names the one that failed.
     #[test]
-    #[cfg_attr(miri, ignore = "Miri has no epoll_pwait2, and needs a real non-epoll fd")]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri has no epoll_pwait2, and needs a real non-epoll fd"
+    )]
     fn a_failed_wait_names_its_syscall() {
         // An eventfd is not an epoll instance: every wait on it fails with EINVAL.
         let not_epoll = Epoll {
