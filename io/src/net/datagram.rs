@@ -55,18 +55,6 @@ pub(crate) async fn recv_from<S: AsFd>(
     .await
 }
 
-pub(crate) fn try_send<S: AsFd>(fd: &AsyncFd<S>, buf: &[u8]) -> io::Result<usize> {
-    try_io(fd, Interest::Writable, |socket| {
-        sys::send(socket.as_fd(), buf)
-    })
-}
-
-pub(crate) fn try_recv<S: AsFd>(fd: &AsyncFd<S>, buf: &mut [u8]) -> io::Result<usize> {
-    try_io(fd, Interest::Readable, |socket| {
-        sys::recv(socket.as_fd(), buf, 0)
-    })
-}
-
 pub(crate) fn try_send_to<S: AsFd>(
     fd: &AsyncFd<S>,
     buf: &[u8],

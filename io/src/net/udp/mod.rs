@@ -135,7 +135,7 @@ impl UdpSocket {
     /// Sends to the connected peer without waiting: `WouldBlock` if the socket has not been
     /// seen writable or its buffer is full (which clears its readiness).
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        datagram::try_send(&self.fd, buf)
+        try_io::try_send(&self.fd, buf)
     }
 
     /// Receives from the connected peer without waiting: `WouldBlock` if the socket has not
@@ -159,7 +159,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        datagram::try_recv(&self.fd, buf)
+        try_io::try_recv(&self.fd, buf)
     }
 
     /// Sends to `target` without waiting; see [`try_send`](Self::try_send).

@@ -158,13 +158,13 @@ impl UnixDatagram {
     /// Sends to the connected peer without waiting: `WouldBlock` if the socket has not been
     /// seen writable or the peer's queue is full (which clears the readiness).
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        datagram::try_send(&self.fd, buf)
+        try_io::try_send(&self.fd, buf)
     }
 
     /// Receives without waiting: `WouldBlock` if the socket has not been seen readable or
     /// nothing is queued (which clears the readiness).
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        datagram::try_recv(&self.fd, buf)
+        try_io::try_recv(&self.fd, buf)
     }
 
     /// Sends to `addr` without waiting; see [`try_send`](Self::try_send).
@@ -225,8 +225,7 @@ impl UnixDatagram {
         buf: &[u8],
         fds: &[BorrowedFd<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut waiter = self.fd.polled(Interest::Writable);
-        fds::poll_send_with_fds(&self.fd, &mut waiter, cx, buf, fds)
+        fds::poll_send_with_fds(&self.fd, cx, buf, fds)
     }
 
     /// The polling form of [`recv_with_fds`](Self::recv_with_fds).
@@ -236,8 +235,7 @@ impl UnixDatagram {
         buf: &mut [u8],
         fds: &mut Vec<OwnedFd>,
     ) -> Poll<io::Result<usize>> {
-        let mut waiter = self.fd.polled(Interest::Readable);
-        fds::poll_recv_with_fds(&self.fd, &mut waiter, cx, buf, fds, MAX_FDS)
+        fds::poll_recv_with_fds(&self.fd, cx, buf, fds)
     }
 
     /// The credentials of the peer process. Only a socket made by [`pair`](Self::pair) has
