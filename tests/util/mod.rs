@@ -258,6 +258,29 @@ pub fn run_ignored_test_in_child(
     rerun_this_binary(&["--ignored", "--exact", name, "--nocapture"], env, limit)
 }
 
+/// Runs the `#[ignore]`d test `name` in a child process, as [`run_ignored_test_in_child`], and
+/// fails with the child's status and output unless it passed; returns its stdout.
+pub fn assert_child_test_passes(name: &str, env: &[(&str, &str)], limit: Duration) -> String {
+    let child = run_ignored_test_in_child(name, env, limit);
+    let stdout = String::from_utf8_lossy(&child.stdout).into_owned();
+    assert!(
+        child.status.success(),
+        "the child test {name} failed ({}):\n{stdout}\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stderr)
+    );
+    stdout
+}
+
+/// Fails unless this process is a child a parent test started with `env` set: the first line
+/// of every `#[ignore]`d entry point of a child process.
+pub fn assert_run_by_parent(env: &str) {
+    assert!(
+        std::env::var_os(env).is_some(),
+        "run by the parent test only"
+    );
+}
+
 /// Whether process `pid` exists and is a zombie child of this process.
 pub fn is_our_zombie(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
