@@ -147,6 +147,11 @@ fn poll_write_with<S: AsFd>(
 /// readiness on that) or `Interrupted`. A transfer of `n` bytes that `proves_drained(n, every
 /// readiness bit)` accepts as proof that the direction is exhausted clears the readiness at
 /// once (see the module documentation).
+///
+/// Inlined into each direction's loop: out of line, the shared loop cost 2 instructions more a
+/// round trip of the executor bench's `asyncfd_ping_pong` than the two loops it replaced;
+/// inlined, 56 fewer.
+#[inline]
 fn poll_io_with<S: AsFd>(
     fd: &AsyncFd<S>,
     waiter: &mut Readiness<'_>,
