@@ -222,10 +222,8 @@ fn pty_reader_ends_when_the_other_side_closes() {
 #[test]
 fn fifo_reopened_by_a_new_writer_waits_again() {
     util::on_thread_with_watchdog(Duration::from_secs(30), || {
-        let dir = std::env::temp_dir().join(format!("minireactor-fifo-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = util::ScratchDir::new("fifo-reopened");
         let path = dir.join("fifo");
-        let _ = std::fs::remove_file(&path);
         util::mkfifo(&path);
         run_with_watchdog(WATCHDOG, async {
             use std::os::unix::fs::OpenOptionsExt;
@@ -263,6 +261,5 @@ fn fifo_reopened_by_a_new_writer_waits_again() {
             assert_eq!(&buf[..n], b"two");
             drop(writer.await.unwrap());
         });
-        std::fs::remove_dir_all(&dir).unwrap();
     });
 }

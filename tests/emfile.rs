@@ -20,10 +20,7 @@ const CHILD_ENV: &str = "MINIREACTOR_EMFILE_CHILD";
 #[test]
 #[ignore = "entry point of the child process of echo_server_backs_off_when_out_of_fds"]
 fn emfile_child_server() {
-    assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
-        "run by the parent test only"
-    );
+    util::assert_run_by_parent(CHILD_ENV);
     util::set_open_file_limit(32);
     minireactor::block_on(async {
         let listener = minireactor::net::TcpListener::bind("127.0.0.1:0")

@@ -60,10 +60,7 @@ fn child_checks(inherited_runtime: Runtime, inherited: UnixStream, peer: StdUnix
 #[test]
 #[ignore = "entry point of the child process of forked_children_get_their_own_reactor"]
 fn fork_child() {
-    assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
-        "run by the parent test only"
-    );
+    util::assert_run_by_parent(CHILD_ENV);
     let (ours, mut peer) = StdUnixStream::pair().unwrap();
     let runtime = Runtime::new().unwrap();
     let ours = runtime.block_on(async {
@@ -97,16 +94,7 @@ fn fork_child() {
 
 #[test]
 fn forked_children_get_their_own_reactor() {
-    let output = util::rerun_this_binary(
-        &["--ignored", "--exact", "fork_child", "--nocapture"],
-        &[(CHILD_ENV, "1")],
-        Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("all checks passed"),
-        "{}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout =
+        util::assert_child_test_passes("fork_child", &[(CHILD_ENV, "1")], Duration::from_secs(60));
+    assert!(stdout.contains("all checks passed"), "{stdout}");
 }

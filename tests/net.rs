@@ -282,10 +282,8 @@ fn unix_stream_pair_echo() {
 
 #[test]
 fn unix_listener_on_a_temp_path_echo() {
-    let dir = std::env::temp_dir().join(format!("minireactor-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = util::ScratchDir::new("unix-listener-echo");
     let path = dir.join("echo.sock");
-    let _ = std::fs::remove_file(&path);
     run_with_watchdog(WATCHDOG, async {
         let listener = UnixListener::bind(&path).unwrap();
         let connecting = spawn({
@@ -296,7 +294,6 @@ fn unix_listener_on_a_temp_path_echo() {
         let client = connecting.await.unwrap();
         unix_echo_round_trip(client, server).await;
     });
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -8,32 +8,13 @@ use std::io::{ErrorKind, Read, Seek, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use minireactor::net::{UnixDatagram, UnixListener, UnixStream, MAX_FDS};
 use minireactor::spawn;
-use util::run_with_watchdog;
+use util::{run_with_watchdog, ScratchDir};
 
 const WATCHDOG: Duration = Duration::from_secs(60);
-
-/// A fresh directory for this test's socket files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("minireactor-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// An abstract name no other test (or run) uses.
 fn abstract_addr(name: &str) -> SocketAddr {
@@ -43,9 +24,9 @@ fn abstract_addr(name: &str) -> SocketAddr {
 
 #[test]
 fn unix_datagrams_round_trip_with_paths() {
-    let dir = TempDir::new("dgram-paths");
+    let dir = ScratchDir::new("dgram-paths");
     run_with_watchdog(WATCHDOG, async {
-        let (server_path, client_path) = (dir.0.join("server.sock"), dir.0.join("client.sock"));
+        let (server_path, client_path) = (dir.join("server.sock"), dir.join("client.sock"));
         let server = UnixDatagram::bind(&server_path).unwrap();
         let client = UnixDatagram::bind(&client_path).unwrap();
         assert_eq!(

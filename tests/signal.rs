@@ -160,25 +160,17 @@ extern "C" fn count_siginfo(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut 
 
 #[test]
 fn a_listener_chains_to_the_handlers_installed_before_it() {
-    let child = util::run_ignored_test_in_child(
+    util::assert_child_test_passes(
         "child_chains_to_the_previous_handlers",
         &[(CHILD_ENV, "chain")],
         WATCHDOG,
-    );
-    assert!(
-        child.status.success(),
-        "child failed:\n{}",
-        String::from_utf8_lossy(&child.stderr)
     );
 }
 
 #[test]
 #[ignore = "entry point of the child process of a_listener_chains_to_the_handlers_installed_before_it"]
 fn child_chains_to_the_previous_handlers() {
-    assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
-        "run by the parent test only"
-    );
+    util::assert_run_by_parent(CHILD_ENV);
     let plain = count_plain as extern "C" fn(libc::c_int) as libc::sighandler_t;
     let with_siginfo = count_siginfo
         as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
@@ -305,25 +297,17 @@ async fn listen_on_two_threads(kind: SignalKind) {
 
 #[test]
 fn a_listener_inherited_across_fork_ends() {
-    let child = util::run_ignored_test_in_child(
+    util::assert_child_test_passes(
         "child_forks_with_a_listener",
         &[(CHILD_ENV, "fork")],
         WATCHDOG,
-    );
-    assert!(
-        child.status.success(),
-        "child failed:\n{}",
-        String::from_utf8_lossy(&child.stderr)
     );
 }
 
 #[test]
 #[ignore = "entry point of the child process of a_listener_inherited_across_fork_ends"]
 fn child_forks_with_a_listener() {
-    assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
-        "run by the parent test only"
-    );
+    util::assert_run_by_parent(CHILD_ENV);
     let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
     let code = util::fork_and_wait(move || {
         let ended = minireactor::block_on(timeout(WATCHDOG, usr2.recv()));

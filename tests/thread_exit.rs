@@ -6,12 +6,13 @@
 //! panicked on drop": its drop touched a thread-local that was already gone). An abort would kill
 //! the test binary, so the scenarios run in a child process (this binary, re-executed).
 
+mod util;
+
 use std::any::Any;
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::process::Command;
 use std::rc::Rc;
 use std::task::Poll;
 use std::thread::LocalKey;
@@ -105,10 +106,7 @@ fn open_fds() -> usize {
 #[test]
 #[ignore = "entry point of the child process of every_ordering_of_thread_locals_exits_cleanly"]
 fn thread_exit_child() {
-    assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
-        "run by the parent test only"
-    );
+    util::assert_run_by_parent(CHILD_ENV);
     let baseline = open_fds();
     for order in permutations() {
         for touch_slots_first in [true, false] {
@@ -137,16 +135,10 @@ fn thread_exit_child() {
 
 #[test]
 fn every_ordering_of_thread_locals_exits_cleanly() {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "thread_exit_child", "--nocapture"])
-        .env(CHILD_ENV, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.contains("all 240 orderings done"),
-        "child failed ({}):\n{stdout}\n{stderr}",
-        output.status
+    let stdout = util::assert_child_test_passes(
+        "thread_exit_child",
+        &[(CHILD_ENV, "1")],
+        Duration::from_secs(120),
     );
+    assert!(stdout.contains("all 240 orderings done"), "{stdout}");
 }

@@ -52,72 +52,111 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+// Each workload's body is written once, in a macro, and instantiated for every implementation
+// whose API is the same but for paths: so they do the same operations by construction. Only
+// futures-channel's mpsc channels, whose API differs, are written out on their own.
+
 // ----- oneshot -----
 
-fn oneshot_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        for i in 0..ONESHOTS {
-            let (tx, rx) = minireactor::sync::oneshot::channel();
-            tx.send(i).unwrap();
-            black_box(rx.await.unwrap());
+/// `ONESHOTS` × (create a channel, send, await the receiver).
+macro_rules! oneshot {
+    (channel: $channel:path) => {
+        async {
+            for i in 0..ONESHOTS {
+                let (tx, rx) = $channel();
+                tx.send(i).unwrap();
+                black_box(rx.await.unwrap());
+            }
         }
-    });
+    };
+}
+
+fn oneshot_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(oneshot!(channel: minireactor::sync::oneshot::channel));
 }
 
 fn oneshot_tokio(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        for i in 0..ONESHOTS {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            tx.send(i).unwrap();
-            black_box(rx.await.unwrap());
-        }
-    });
+    rt.block_on(oneshot!(channel: tokio::sync::oneshot::channel));
 }
 
 fn oneshot_futures(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        for i in 0..ONESHOTS {
-            let (tx, rx) = futures_channel::oneshot::channel();
-            tx.send(i).unwrap();
-            black_box(rx.await.unwrap());
-        }
-    });
+    rt.block_on(oneshot!(channel: futures_channel::oneshot::channel));
 }
 
 // ----- mpsc -----
 
-fn mpsc_bounded_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        let (tx, mut rx) = minireactor::sync::mpsc::channel(CAPACITY);
-        let producer = minireactor::spawn(async move {
-            for i in 0..MESSAGES {
-                tx.send(i).await.unwrap();
+/// `MESSAGES` from a producer task to this one, which sums them; `$channel` is bounded, so the
+/// producer's sends wait for room.
+macro_rules! mpsc_bounded {
+    (channel: $channel:expr, spawn: $spawn:path) => {
+        async {
+            let (tx, mut rx) = $channel;
+            let producer = $spawn(async move {
+                for i in 0..MESSAGES {
+                    tx.send(i).await.unwrap();
+                }
+            });
+            let mut sum = 0u64;
+            while let Some(i) = rx.recv().await {
+                sum += u64::from(i);
             }
-        });
-        let mut sum = 0u64;
-        while let Some(i) = rx.recv().await {
-            sum += u64::from(i);
+            producer.await.unwrap();
+            black_box(sum);
         }
-        producer.await.unwrap();
-        black_box(sum);
-    });
+    };
+}
+
+/// As `mpsc_bounded`, unbounded: the producer never waits, and yields now and then.
+macro_rules! mpsc_unbounded {
+    (channel: $channel:expr, spawn: $spawn:path, yield_now: $yield_now:path) => {
+        async {
+            let (tx, mut rx) = $channel;
+            let producer = $spawn(async move {
+                for i in 0..MESSAGES {
+                    tx.send(i).unwrap();
+                    if i % CAPACITY as u32 == 0 {
+                        $yield_now().await; // let the receiver run now and then
+                    }
+                }
+            });
+            let mut sum = 0u64;
+            while let Some(i) = rx.recv().await {
+                sum += u64::from(i);
+            }
+            producer.await.unwrap();
+            black_box(sum);
+        }
+    };
+}
+
+fn mpsc_bounded_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(mpsc_bounded!(
+        channel: minireactor::sync::mpsc::channel(CAPACITY),
+        spawn: minireactor::spawn
+    ));
 }
 
 fn mpsc_bounded_tokio(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(CAPACITY);
-        let producer = tokio::spawn(async move {
-            for i in 0..MESSAGES {
-                tx.send(i).await.unwrap();
-            }
-        });
-        let mut sum = 0u64;
-        while let Some(i) = rx.recv().await {
-            sum += u64::from(i);
-        }
-        producer.await.unwrap();
-        black_box(sum);
-    });
+    rt.block_on(mpsc_bounded!(
+        channel: tokio::sync::mpsc::channel(CAPACITY),
+        spawn: tokio::spawn
+    ));
+}
+
+fn mpsc_unbounded_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(mpsc_unbounded!(
+        channel: minireactor::sync::mpsc::unbounded_channel(),
+        spawn: minireactor::spawn,
+        yield_now: minireactor::yield_now
+    ));
+}
+
+fn mpsc_unbounded_tokio(rt: &tokio::runtime::Runtime) {
+    rt.block_on(mpsc_unbounded!(
+        channel: tokio::sync::mpsc::unbounded_channel(),
+        spawn: tokio::spawn,
+        yield_now: tokio::task::yield_now
+    ));
 }
 
 /// futures-channel's receivers are streams; this is `StreamExt::next` without futures-util.
@@ -137,46 +176,6 @@ fn mpsc_bounded_futures(rt: &minireactor::Runtime) {
         });
         let mut sum = 0u64;
         while let Some(i) = next(&mut rx).await {
-            sum += u64::from(i);
-        }
-        producer.await.unwrap();
-        black_box(sum);
-    });
-}
-
-fn mpsc_unbounded_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        let (tx, mut rx) = minireactor::sync::mpsc::unbounded_channel();
-        let producer = minireactor::spawn(async move {
-            for i in 0..MESSAGES {
-                tx.send(i).unwrap();
-                if i % CAPACITY as u32 == 0 {
-                    minireactor::yield_now().await; // let the receiver run now and then
-                }
-            }
-        });
-        let mut sum = 0u64;
-        while let Some(i) = rx.recv().await {
-            sum += u64::from(i);
-        }
-        producer.await.unwrap();
-        black_box(sum);
-    });
-}
-
-fn mpsc_unbounded_tokio(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let producer = tokio::spawn(async move {
-            for i in 0..MESSAGES {
-                tx.send(i).unwrap();
-                if i % CAPACITY as u32 == 0 {
-                    tokio::task::yield_now().await;
-                }
-            }
-        });
-        let mut sum = 0u64;
-        while let Some(i) = rx.recv().await {
             sum += u64::from(i);
         }
         producer.await.unwrap();
@@ -206,178 +205,161 @@ fn mpsc_unbounded_futures(rt: &minireactor::Runtime) {
 
 // ----- notify -----
 
-fn notify_ping_pong_minireactor(rt: &minireactor::Runtime) {
-    use minireactor::sync::Notify;
-    rt.block_on(async {
-        let (ping, pong) = (Rc::new(Notify::new()), Rc::new(Notify::new()));
-        let echo = {
-            let (ping, pong) = (ping.clone(), pong.clone());
-            minireactor::spawn(async move {
-                for _ in 0..PING_PONGS {
-                    ping.notified().await;
-                    pong.notify_one();
-                }
-            })
-        };
-        for _ in 0..PING_PONGS {
-            ping.notify_one();
-            pong.notified().await;
+/// `PING_PONGS` round trips between this task and an echo task over two `Notify`s, shared
+/// through `$shared` (`Rc` or `Arc`).
+macro_rules! notify_ping_pong {
+    (notify: $notify:ty, shared: $shared:ident, spawn: $spawn:path) => {
+        async {
+            let (ping, pong) = (
+                $shared::new(<$notify>::new()),
+                $shared::new(<$notify>::new()),
+            );
+            let echo = {
+                let (ping, pong) = (ping.clone(), pong.clone());
+                $spawn(async move {
+                    for _ in 0..PING_PONGS {
+                        ping.notified().await;
+                        pong.notify_one();
+                    }
+                })
+            };
+            for _ in 0..PING_PONGS {
+                ping.notify_one();
+                pong.notified().await;
+            }
+            echo.await.unwrap();
         }
-        echo.await.unwrap();
-    });
+    };
+}
+
+fn notify_ping_pong_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(notify_ping_pong!(
+        notify: minireactor::sync::Notify,
+        shared: Rc,
+        spawn: minireactor::spawn
+    ));
 }
 
 fn notify_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
-    use tokio::sync::Notify;
-    rt.block_on(async {
-        let (ping, pong) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let echo = {
-            let (ping, pong) = (ping.clone(), pong.clone());
-            tokio::spawn(async move {
-                for _ in 0..PING_PONGS {
-                    ping.notified().await;
-                    pong.notify_one();
-                }
-            })
-        };
-        for _ in 0..PING_PONGS {
-            ping.notify_one();
-            pong.notified().await;
-        }
-        echo.await.unwrap();
-    });
+    rt.block_on(notify_ping_pong!(
+        notify: tokio::sync::Notify,
+        shared: Arc,
+        spawn: tokio::spawn
+    ));
 }
 
 /// tokio's `Notify` on the minireactor runtime: the same executor as `minireactor`, so the
 /// difference is the primitive's alone.
 fn notify_ping_pong_tokio_on_minireactor(rt: &minireactor::Runtime) {
-    use tokio::sync::Notify;
-    rt.block_on(async {
-        let (ping, pong) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let echo = {
-            let (ping, pong) = (ping.clone(), pong.clone());
-            minireactor::spawn(async move {
-                for _ in 0..PING_PONGS {
-                    ping.notified().await;
-                    pong.notify_one();
-                }
-            })
-        };
-        for _ in 0..PING_PONGS {
-            ping.notify_one();
-            pong.notified().await;
-        }
-        echo.await.unwrap();
-    });
+    rt.block_on(notify_ping_pong!(
+        notify: tokio::sync::Notify,
+        shared: Arc,
+        spawn: minireactor::spawn
+    ));
 }
 
 // ----- semaphore -----
 
-fn semaphore_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        let semaphore = minireactor::sync::Semaphore::new(1);
-        for _ in 0..ACQUIRES {
-            drop(black_box(semaphore.acquire().await.unwrap()));
+/// `ACQUIRES` × (acquire, release) of an uncontended semaphore.
+macro_rules! semaphore {
+    (semaphore: $semaphore:ty) => {
+        async {
+            let semaphore = <$semaphore>::new(1);
+            for _ in 0..ACQUIRES {
+                drop(black_box(semaphore.acquire().await.unwrap()));
+            }
         }
-    });
+    };
+}
+
+fn semaphore_minireactor(rt: &minireactor::Runtime) {
+    rt.block_on(semaphore!(semaphore: minireactor::sync::Semaphore));
 }
 
 fn semaphore_tokio(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        let semaphore = tokio::sync::Semaphore::new(1);
-        for _ in 0..ACQUIRES {
-            drop(black_box(semaphore.acquire().await.unwrap()));
-        }
-    });
+    rt.block_on(semaphore!(semaphore: tokio::sync::Semaphore));
 }
 
 // ----- mutex -----
 
-fn mutex_uncontended_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        let mutex = minireactor::sync::Mutex::new(0u64);
-        for _ in 0..LOCKS {
-            *mutex.lock().await += 1;
+/// `LOCKS` × (lock, increment, unlock) in one task.
+macro_rules! mutex_uncontended {
+    (mutex: $mutex:ident) => {
+        async {
+            let mutex = $mutex::new(0u64);
+            for _ in 0..LOCKS {
+                *mutex.lock().await += 1;
+            }
+            black_box(mutex.into_inner());
         }
-        black_box(mutex.into_inner());
-    });
+    };
+}
+
+fn mutex_uncontended_minireactor(rt: &minireactor::Runtime) {
+    use minireactor::sync::Mutex;
+    rt.block_on(mutex_uncontended!(mutex: Mutex));
 }
 
 fn mutex_uncontended_tokio(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        let mutex = tokio::sync::Mutex::new(0u64);
-        for _ in 0..LOCKS {
-            *mutex.lock().await += 1;
+    use tokio::sync::Mutex;
+    rt.block_on(mutex_uncontended!(mutex: Mutex));
+}
+
+/// `CONTENDERS` tasks × `CONTENDED_ROUNDS` rounds of (lock, yield while holding it, unlock):
+/// every unlock hands the lock to the oldest waiter.
+macro_rules! mutex_100_waiters {
+    (mutex: $mutex:ident, shared: $shared:ident, spawn: $spawn:path, yield_now: $yield_now:path) => {
+        async {
+            let mutex = $shared::new($mutex::new(0u64));
+            let tasks: Vec<_> = (0..CONTENDERS)
+                .map(|_| {
+                    let mutex = mutex.clone();
+                    $spawn(async move {
+                        for _ in 0..CONTENDED_ROUNDS {
+                            let mut guard = mutex.lock().await;
+                            *guard += 1;
+                            $yield_now().await; // the others queue up meanwhile
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            black_box(*mutex.lock().await);
         }
-        black_box(mutex.into_inner());
-    });
+    };
 }
 
 fn mutex_100_waiters_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        let mutex = Rc::new(minireactor::sync::Mutex::new(0u64));
-        let tasks: Vec<_> = (0..CONTENDERS)
-            .map(|_| {
-                let mutex = mutex.clone();
-                minireactor::spawn(async move {
-                    for _ in 0..CONTENDED_ROUNDS {
-                        let mut guard = mutex.lock().await;
-                        *guard += 1;
-                        minireactor::yield_now().await; // the others queue up meanwhile
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        black_box(*mutex.lock().await);
-    });
+    use minireactor::sync::Mutex;
+    rt.block_on(mutex_100_waiters!(
+        mutex: Mutex,
+        shared: Rc,
+        spawn: minireactor::spawn,
+        yield_now: minireactor::yield_now
+    ));
 }
 
 fn mutex_100_waiters_tokio(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        let mutex = Arc::new(tokio::sync::Mutex::new(0u64));
-        let tasks: Vec<_> = (0..CONTENDERS)
-            .map(|_| {
-                let mutex = mutex.clone();
-                tokio::spawn(async move {
-                    for _ in 0..CONTENDED_ROUNDS {
-                        let mut guard = mutex.lock().await;
-                        *guard += 1;
-                        tokio::task::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        black_box(*mutex.lock().await);
-    });
+    use tokio::sync::Mutex;
+    rt.block_on(mutex_100_waiters!(
+        mutex: Mutex,
+        shared: Arc,
+        spawn: tokio::spawn,
+        yield_now: tokio::task::yield_now
+    ));
 }
 
 /// tokio's `Mutex` on the minireactor runtime (see `notify_ping_pong_tokio_on_minireactor`).
 fn mutex_100_waiters_tokio_on_minireactor(rt: &minireactor::Runtime) {
-    rt.block_on(async {
-        let mutex = Arc::new(tokio::sync::Mutex::new(0u64));
-        let tasks: Vec<_> = (0..CONTENDERS)
-            .map(|_| {
-                let mutex = mutex.clone();
-                minireactor::spawn(async move {
-                    for _ in 0..CONTENDED_ROUNDS {
-                        let mut guard = mutex.lock().await;
-                        *guard += 1;
-                        minireactor::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        black_box(*mutex.lock().await);
-    });
+    use tokio::sync::Mutex;
+    rt.block_on(mutex_100_waiters!(
+        mutex: Mutex,
+        shared: Arc,
+        spawn: minireactor::spawn,
+        yield_now: minireactor::yield_now
+    ));
 }
 
 // ----- registry -----

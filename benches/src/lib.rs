@@ -1,6 +1,7 @@
 //! What the benchmark drivers of this package share: where the workspace and the build
 //! output are ([`dirs`]), the Markdown they print and may write into BENCHMARKS.md
-//! ([`report`]), and counting instructions under callgrind ([`callgrind`]).
+//! ([`report`]), counting instructions under callgrind ([`callgrind`]), and the echo client's
+//! poller, which the `raw_echo` baseline server uses too ([`epoll`]).
 //!
 //! The drivers are the bench targets (`benches/echo/`, `benches/executor/`); the baseline echo
 //! servers that `echo` compares minireactor's `examples/echo.rs` against are the bins
@@ -15,4 +16,5 @@
 
 pub mod callgrind;
 pub mod dirs;
+pub mod epoll;
 pub mod report;

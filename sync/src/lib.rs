@@ -77,6 +77,9 @@
 
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod closed_error;
+
 pub mod broadcast;
 mod cancellation_token;
 pub mod mpsc;

@@ -29,13 +29,7 @@ pub mod error {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct RecvError(pub(super) ());
 
-    impl fmt::Display for RecvError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("channel closed")
-        }
-    }
-
-    impl std::error::Error for RecvError {}
+    impl_closed_error!(RecvError);
 
     /// Error of [`Receiver::try_recv`](super::Receiver::try_recv).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,11 @@
-//! Shared fixtures for the integration tests: a counting waker, a watchdog, and the few raw
-//! syscalls the tests need (pty, signals), gathered here.
+//! Shared fixtures for the integration tests: a counting waker, the fixtures shared with the io
+//! crate's tests (`common`: watchdogs, a scratch directory, test data, pty and FIFO), and the
+//! few raw syscalls the tests need (signals, sockets, processes), gathered here.
 #![allow(dead_code)] // Each test binary uses a different subset.
+
+mod common;
+#[allow(unused_imports)] // As for dead code: each test binary uses a different subset.
+pub use common::*;
 
 use std::fs::File;
 use std::future::Future;
@@ -29,58 +34,6 @@ impl Wake for CountingWaker {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
-}
-
-/// Runs `future` on a fresh runtime, failing the test instead of hanging if it takes longer than
-/// `limit` — a watchdog, not a performance assertion.
-pub fn run_with_watchdog<F: Future>(limit: Duration, future: F) -> F::Output {
-    minireactor::block_on(async {
-        minireactor::time::timeout(limit, future)
-            .await
-            .unwrap_or_else(|_| panic!("watchdog: test did not finish within {limit:?}"))
-    })
-}
-
-/// Opens a pty pair in raw mode: (master, slave).
-pub fn openpty_raw() -> io::Result<(File, File)> {
-    let mut master: libc::c_int = -1;
-    let mut slave: libc::c_int = -1;
-    // SAFETY: both out-pointers are valid; name, termios and winsize may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: openpty returned two fresh fds that nothing else owns.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    // Raw mode: no echo, no line buffering, so bytes pass through unchanged.
-    // SAFETY: termios is plain data; zeroed is a valid starting value for tcgetattr to fill.
-    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: the fd is open and `termios` is a valid out-pointer.
-    if unsafe { libc::tcgetattr(std::os::fd::AsRawFd::as_raw_fd(&slave), &mut termios) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `termios` was filled by tcgetattr.
-    unsafe { libc::cfmakeraw(&mut termios) };
-    // SAFETY: the fd is open and `termios` is valid.
-    if unsafe {
-        libc::tcsetattr(
-            std::os::fd::AsRawFd::as_raw_fd(&slave),
-            libc::TCSANOW,
-            &termios,
-        )
-    } == -1
-    {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((File::from(master), File::from(slave)))
 }
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
@@ -133,24 +86,6 @@ pub fn set_linger_zero(fd: std::os::fd::RawFd) {
     );
 }
 
-/// A small deterministic pseudo-random sequence (xorshift64), so tests need no extra crate
-/// and every run sends the same bytes.
-pub struct XorShift(pub u64);
-
-impl XorShift {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value in `low..=high`.
-    pub fn range(&mut self, low: usize, high: usize) -> usize {
-        low + (self.next_u64() % (high - low + 1) as u64) as usize
-    }
-}
-
 /// Restores SIGPIPE's default action (terminate), which the Rust runtime sets to ignore, so a
 /// write that raised SIGPIPE would kill the test process.
 pub fn restore_default_sigpipe() {
@@ -187,28 +122,6 @@ pub fn process_cpu_time(pid: u32) -> Duration {
     // SAFETY: sysconf has no preconditions.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     Duration::from_millis(ticks * 1000 / ticks_per_second)
-}
-
-/// Creates a named pipe at `path`.
-pub fn mkfifo(path: &std::path::Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: `path` is a valid NUL-terminated string.
-    let rc = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
-    assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
-}
-
-/// Runs `test` on a thread of its own and fails if it does not finish within `limit`: the
-/// watchdog for bugs that spin inside one poll, where a runtime timeout could never fire.
-pub fn on_thread_with_watchdog(limit: Duration, test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        test();
-        done.send(()).unwrap();
-    });
-    finished
-        .recv_timeout(limit)
-        .expect("watchdog: the test thread hung (a poll that never returns?)");
 }
 
 /// Sends `data` as TCP urgent (out-of-band) data.
@@ -343,6 +256,29 @@ pub fn run_ignored_test_in_child(
     limit: Duration,
 ) -> std::process::Output {
     rerun_this_binary(&["--ignored", "--exact", name, "--nocapture"], env, limit)
+}
+
+/// Runs the `#[ignore]`d test `name` in a child process, as [`run_ignored_test_in_child`], and
+/// fails with the child's status and output unless it passed; returns its stdout.
+pub fn assert_child_test_passes(name: &str, env: &[(&str, &str)], limit: Duration) -> String {
+    let child = run_ignored_test_in_child(name, env, limit);
+    let stdout = String::from_utf8_lossy(&child.stdout).into_owned();
+    assert!(
+        child.status.success(),
+        "the child test {name} failed ({}):\n{stdout}\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stderr)
+    );
+    stdout
+}
+
+/// Fails unless this process is a child a parent test started with `env` set: the first line
+/// of every `#[ignore]`d entry point of a child process.
+pub fn assert_run_by_parent(env: &str) {
+    assert!(
+        std::env::var_os(env).is_some(),
+        "run by the parent test only"
+    );
 }
 
 /// Whether process `pid` exists and is a zombie child of this process.

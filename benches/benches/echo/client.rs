@@ -4,9 +4,11 @@
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd as _;
+use std::os::fd::AsFd as _;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use minireactor_benches::epoll::Epoll;
 
 use crate::sys;
 
@@ -73,7 +75,7 @@ struct Conn {
 struct Client {
     addr: SocketAddr,
     conns: Vec<Conn>,
-    epoll: sys::Epoll,
+    epoll: Epoll,
     /// The message every connection sends; a pattern that makes misplaced bytes visible.
     msg: Vec<u8>,
     buf: Vec<u8>,
@@ -90,7 +92,7 @@ struct Client {
 
 impl Client {
     fn connect(load: Load) -> Result<Self, String> {
-        let epoll = sys::Epoll::new().map_err(|e| format!("epoll_create1: {e}"))?;
+        let epoll = Epoll::new().map_err(|e| format!("epoll_create1: {e}"))?;
         let mut conns = Vec::with_capacity(load.conns);
         for i in 0..load.conns {
             let stream = TcpStream::connect_timeout(&load.addr, Duration::from_secs(5))
@@ -98,7 +100,7 @@ impl Client {
                     sys::set_linger_zero(&stream)?;
                     stream.set_nodelay(true)?;
                     stream.set_nonblocking(true)?;
-                    epoll.add(stream.as_raw_fd(), i as u64)?;
+                    epoll.add(stream.as_fd(), i as u64)?;
                     Ok(stream)
                 })
                 .map_err(|e| format!("connection {i} to {}: {e}", load.addr))?;
@@ -146,7 +148,6 @@ impl Client {
             }
         };
         let mut events = Vec::with_capacity(self.conns.len().max(1));
-        let mut ready = Vec::with_capacity(self.conns.len());
 
         self.last_progress = Instant::now();
         for i in 0..self.conns.len() {
@@ -186,10 +187,10 @@ impl Client {
                 return Err(format!("{}: run longer than {MAX_RUN:?}", self.addr));
             }
             self.epoll
-                .wait(&mut events, &mut ready, Duration::from_millis(50))
+                .wait(&mut events, Some(Duration::from_millis(50)))
                 .map_err(|e| format!("epoll_wait: {e}"))?;
-            for &token in &ready {
-                self.pump(token as usize)?;
+            for event in &events {
+                self.pump(event.u64 as usize)?;
             }
         }
     }

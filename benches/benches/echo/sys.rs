@@ -1,67 +1,17 @@
-//! The few raw Linux calls the driver needs: the client's epoll, CPU pinning, signals, the
-//! clock tick and `SO_LINGER`. Every `unsafe` of the bench is in this file.
+//! The few raw Linux calls the driver needs: CPU pinning, signals, the clock tick and
+//! `SO_LINGER`. Every `unsafe` of the bench is in this file, but for the client's epoll, which
+//! the `raw_echo` server shares (`minireactor_benches::epoll`).
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd as _, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::ptr;
-use std::time::Duration;
 
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret == -1 {
         Err(io::Error::last_os_error())
     } else {
         Ok(ret)
-    }
-}
-
-/// An epoll instance, edge-triggered, as the client's poller.
-pub struct Epoll(OwnedFd);
-
-impl Epoll {
-    pub fn new() -> io::Result<Self> {
-        // SAFETY: no pointers involved.
-        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        // SAFETY: `fd` is fresh from the kernel and owned by nothing else.
-        Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
-    /// Watches `fd`, edge-triggered, for reading and writing, under `token`.
-    pub fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        let events = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
-        let mut event = libc::epoll_event {
-            events: events as u32,
-            u64: token,
-        };
-        // SAFETY: `event` is valid for the call; the kernel copies it.
-        cvt(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) })?;
-        Ok(())
-    }
-
-    /// Waits at most `timeout` and returns the tokens that became ready in `tokens`. EINTR
-    /// counts as no events.
-    pub fn wait(
-        &self,
-        events: &mut Vec<libc::epoll_event>,
-        tokens: &mut Vec<u64>,
-        timeout: Duration,
-    ) -> io::Result<()> {
-        tokens.clear();
-        events.clear();
-        let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-        // Rounded up, so a sub-millisecond timeout does not turn into a busy poll.
-        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
-        // SAFETY: the pointer and capacity describe the vector's spare capacity, where the
-        // kernel writes at most `capacity` entries.
-        let n = unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), capacity, ms) };
-        match cvt(n) {
-            // SAFETY: the kernel initialised the first `n` entries.
-            Ok(n) => unsafe { events.set_len(n as usize) },
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        tokens.extend(events.iter().map(|event| event.u64));
-        Ok(())
     }
 }
 

@@ -170,32 +170,50 @@ pub fn minireactor_runtime() -> minireactor::Runtime {
     minireactor::Runtime::new().expect("minireactor runtime")
 }
 
+// The bodies that are the same on both runtimes but for paths are written once, in a macro, so
+// that both runtimes do the same operations by construction.
+
+/// Makes a handle for each `i` in `0..$count` at once, then awaits them all in order; the sum
+/// of their outputs.
+macro_rules! sum_of_all {
+    ($count:expr, |$i:ident| $handle:expr) => {
+        async {
+            let handles: Vec<_> = (0..$count).map(|$i| $handle).collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.unwrap();
+            }
+            sum
+        }
+    };
+}
+
+/// Makes a handle for each `i` in `0..$count` and awaits it before making the next; the sum of
+/// their outputs.
+macro_rules! sum_one_at_a_time {
+    ($count:expr, |$i:ident| $handle:expr) => {
+        async {
+            let mut sum = 0;
+            for $i in 0..$count {
+                sum += $handle.await.unwrap();
+            }
+            sum
+        }
+    };
+}
+
 // ----- spawn_join_100k -----
 
 fn spawn_join_minireactor(rt: &minireactor::Runtime) -> u64 {
-    rt.block_on(async {
-        let handles: Vec<_> = (0..SPAWN_TASKS)
-            .map(|i| minireactor::spawn(async move { i }))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(sum_of_all!(SPAWN_TASKS, |i| {
+        minireactor::spawn(async move { i })
+    }))
 }
 
 fn spawn_join_tokio(rt: &tokio::runtime::Runtime) -> u64 {
-    rt.block_on(async {
-        let handles: Vec<_> = (0..SPAWN_TASKS)
-            .map(|i| tokio::spawn(async move { i }))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(sum_of_all!(SPAWN_TASKS, |i| {
+        tokio::spawn(async move { i })
+    }))
 }
 
 // ----- local_wake_ping_pong -----
@@ -473,97 +491,71 @@ fn sleeps_tokio(rt: &tokio::runtime::Runtime) {
 
 // ----- asyncfd_ping_pong -----
 
+/// `FD_ROUND_TRIPS` one-byte round trips between two tasks over the stream pair `$pair`.
+macro_rules! fd_ping_pong {
+    (pair: $pair:expr, spawn: $spawn:path) => {
+        async {
+            #[allow(unused_mut)] // minireactor's streams read and write through `&self`.
+            let (mut a, mut b) = $pair;
+            let echo = $spawn(async move {
+                let mut buf = [0u8; 16];
+                for _ in 0..FD_ROUND_TRIPS {
+                    assert_eq!(b.read(&mut buf).await.unwrap(), 1);
+                    b.write_all(&buf[..1]).await.unwrap();
+                }
+            });
+            let ping = $spawn(async move {
+                let mut buf = [0u8; 16];
+                for _ in 0..FD_ROUND_TRIPS {
+                    a.write_all(b"x").await.unwrap();
+                    assert_eq!(a.read(&mut buf).await.unwrap(), 1);
+                }
+            });
+            ping.await.unwrap();
+            echo.await.unwrap();
+        }
+    };
+}
+
 fn fd_ping_pong_minireactor(rt: &minireactor::Runtime) {
     use minireactor::net::UnixStream;
-    rt.block_on(async {
-        let (a, b) = UnixStream::pair().unwrap();
-        let echo = minireactor::spawn(async move {
-            let mut buf = [0u8; 16];
-            for _ in 0..FD_ROUND_TRIPS {
-                assert_eq!(b.read(&mut buf).await.unwrap(), 1);
-                b.write_all(&buf[..1]).await.unwrap();
-            }
-        });
-        let ping = minireactor::spawn(async move {
-            let mut buf = [0u8; 16];
-            for _ in 0..FD_ROUND_TRIPS {
-                a.write_all(b"x").await.unwrap();
-                assert_eq!(a.read(&mut buf).await.unwrap(), 1);
-            }
-        });
-        ping.await.unwrap();
-        echo.await.unwrap();
-    });
+    rt.block_on(fd_ping_pong!(
+        pair: UnixStream::pair().unwrap(),
+        spawn: minireactor::spawn
+    ));
 }
 
 fn fd_ping_pong_tokio(rt: &tokio::runtime::Runtime) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::UnixStream;
-    rt.block_on(async {
-        let (mut a, mut b) = UnixStream::pair().unwrap();
-        let echo = tokio::spawn(async move {
-            let mut buf = [0u8; 16];
-            for _ in 0..FD_ROUND_TRIPS {
-                assert_eq!(b.read(&mut buf).await.unwrap(), 1);
-                b.write_all(&buf[..1]).await.unwrap();
-            }
-        });
-        let ping = tokio::spawn(async move {
-            let mut buf = [0u8; 16];
-            for _ in 0..FD_ROUND_TRIPS {
-                a.write_all(b"x").await.unwrap();
-                assert_eq!(a.read(&mut buf).await.unwrap(), 1);
-            }
-        });
-        ping.await.unwrap();
-        echo.await.unwrap();
-    });
+    rt.block_on(fd_ping_pong!(
+        pair: UnixStream::pair().unwrap(),
+        spawn: tokio::spawn
+    ));
 }
 
 // ----- spawn_blocking_round_trip and spawn_blocking_10k -----
 
 fn blocking_round_trips_minireactor(rt: &minireactor::Runtime) -> u64 {
-    rt.block_on(async {
-        let mut sum = 0;
-        for i in 0..BLOCKING_ROUND_TRIPS {
-            sum += minireactor::spawn_blocking(move || i).await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(sum_one_at_a_time!(BLOCKING_ROUND_TRIPS, |i| {
+        minireactor::spawn_blocking(move || i)
+    }))
 }
 
 fn blocking_round_trips_tokio(rt: &tokio::runtime::Runtime) -> u64 {
-    rt.block_on(async {
-        let mut sum = 0;
-        for i in 0..BLOCKING_ROUND_TRIPS {
-            sum += tokio::task::spawn_blocking(move || i).await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(sum_one_at_a_time!(BLOCKING_ROUND_TRIPS, |i| {
+        tokio::task::spawn_blocking(move || i)
+    }))
 }
 
 fn blocking_many_minireactor(rt: &minireactor::Runtime) -> u64 {
-    rt.block_on(async {
-        let handles: Vec<_> = (0..BLOCKING_CLOSURES)
-            .map(|i| minireactor::spawn_blocking(move || i))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(sum_of_all!(BLOCKING_CLOSURES, |i| {
+        minireactor::spawn_blocking(move || i)
+    }))
 }
 
 fn blocking_many_tokio(rt: &tokio::runtime::Runtime) -> u64 {
-    rt.block_on(async {
-        let handles: Vec<_> = (0..BLOCKING_CLOSURES)
-            .map(|i| tokio::task::spawn_blocking(move || i))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(sum_of_all!(BLOCKING_CLOSURES, |i| {
+        tokio::task::spawn_blocking(move || i)
+    }))
 }

@@ -13,8 +13,10 @@
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd as _;
+use std::os::fd::AsFd as _;
 use std::process::ExitCode;
+
+use minireactor_benches::epoll::Epoll;
 
 /// The per-connection buffer, as in every server of the benchmark.
 const BUF_LEN: usize = 4096;
@@ -48,9 +50,9 @@ fn serve(arg: &str) -> io::Result<()> {
     // signalfd being watched.
     let signals = sys::termination_signals()?;
     let listener = sys::listen(addr, 1024)?;
-    let epoll = sys::Epoll::new()?;
-    epoll.add(listener.as_raw_fd(), LISTENER)?;
-    epoll.add(signals.as_raw_fd(), SIGNALS)?;
+    let epoll = Epoll::new()?;
+    epoll.add(listener.as_fd(), LISTENER)?;
+    epoll.add(signals.as_fd(), SIGNALS)?;
 
     let mut stdout = io::stdout();
     writeln!(stdout, "listening on {}", listener.local_addr()?)?;
@@ -65,7 +67,7 @@ fn serve(arg: &str) -> io::Result<()> {
     };
     let mut events = Vec::with_capacity(1024);
     loop {
-        server.epoll.wait(&mut events)?;
+        server.epoll.wait(&mut events, None)?;
         for event in &events {
             let token = event.u64;
             match token {
@@ -82,7 +84,7 @@ fn serve(arg: &str) -> io::Result<()> {
 
 /// The whole server state.
 struct Server {
-    epoll: sys::Epoll,
+    epoll: Epoll,
     listener: TcpListener,
     /// Connections by epoll token; `None` for a free slot.
     slots: Vec<Option<Conn>>,
@@ -119,7 +121,7 @@ impl Server {
             self.slots.push(None);
             self.slots.len() - 1
         });
-        if let Err(e) = self.epoll.add(stream.as_raw_fd(), slot as u64) {
+        if let Err(e) = self.epoll.add(stream.as_fd(), slot as u64) {
             self.free.push(slot);
             return Err(e);
         }
@@ -143,7 +145,7 @@ impl Server {
         }
         if let Some(conn) = self.slots[slot].take() {
             // Deregister, then close (on drop).
-            let _ = self.epoll.delete(conn.stream.as_raw_fd());
+            let _ = self.epoll.delete(conn.stream.as_fd());
             self.released.push(slot);
         }
     }
@@ -202,13 +204,14 @@ impl Conn {
     }
 }
 
-/// Every raw syscall of the server. Reads and writes go through `std`'s `TcpStream`
-/// (`recv`/`send`), like tokio's.
+/// Every raw syscall of the server but epoll's (`minireactor_benches::epoll`, the echo
+/// client's too). Reads and writes go through `std`'s `TcpStream` (`recv`/`send`), like
+/// tokio's.
 mod sys {
     use std::io;
     use std::mem;
     use std::net::{SocketAddrV4, TcpListener, TcpStream};
-    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd, RawFd};
+    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
     use std::ptr;
 
     fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -289,57 +292,5 @@ mod sys {
         let flags = libc::SFD_NONBLOCK | libc::SFD_CLOEXEC;
         // SAFETY: -1 asks for a new descriptor; `set` is initialised.
         Ok(owned(cvt(unsafe { libc::signalfd(-1, &set, flags) })?))
-    }
-
-    /// An epoll instance.
-    pub struct Epoll(OwnedFd);
-
-    impl Epoll {
-        pub fn new() -> io::Result<Self> {
-            // SAFETY: no pointers involved.
-            Ok(Self(owned(cvt(unsafe {
-                libc::epoll_create1(libc::EPOLL_CLOEXEC)
-            })?)))
-        }
-
-        /// Watches `fd`, edge-triggered, for reading, writing and hang-up, under `token`.
-        pub fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
-            let events = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
-            let mut event = libc::epoll_event {
-                events: events as u32,
-                u64: token,
-            };
-            // SAFETY: `event` is valid for the call; the kernel copies it.
-            cvt(unsafe {
-                libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event)
-            })?;
-            Ok(())
-        }
-
-        pub fn delete(&self, fd: RawFd) -> io::Result<()> {
-            // SAFETY: a null event is allowed for EPOLL_CTL_DEL.
-            cvt(unsafe {
-                libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, ptr::null_mut())
-            })?;
-            Ok(())
-        }
-
-        /// Blocks until events arrive; replaces the contents of `events` with them. EINTR
-        /// counts as no events.
-        pub fn wait(&self, events: &mut Vec<libc::epoll_event>) -> io::Result<()> {
-            events.clear();
-            let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-            // SAFETY: the pointer and capacity describe the vector's spare capacity, where the
-            // kernel writes at most `capacity` entries.
-            let n =
-                unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), capacity, -1) };
-            match cvt(n) {
-                // SAFETY: the kernel initialised the first `n` entries.
-                Ok(n) => unsafe { events.set_len(n as usize) },
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-            Ok(())
-        }
     }
 }

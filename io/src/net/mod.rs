@@ -33,13 +33,15 @@
 //! never spend the task's cooperative budget. A socket's readiness is first reported on the
 //! reactor turn after it was created, so await `readable()`/`writable()` before a first attempt.
 //!
-//! # One implementation for TCP and Unix streams
+//! # One implementation for TCP and Unix streams, one for UDP and Unix datagrams
 //!
 //! [`TcpStream`] and [`UnixStream`] are the same type, [`StreamSocket`], for the two
 //! [`StreamProtocol`]s ([`Tcp`], [`Unix`]); likewise [`TcpListener`] and [`UnixListener`] are
 //! [`StreamListener`]. The split halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
-//! [`OwnedWriteHalf`]) are generic the same way. What only one protocol has (TCP options,
-//! Unix credentials and fd passing) is implemented on that protocol's type alone.
+//! [`OwnedWriteHalf`]) are generic the same way. [`UdpSocket`] and [`UnixDatagram`] are
+//! [`DatagramSocket`] for the two [`DatagramProtocol`]s ([`Udp`], [`Unix`]). What only one
+//! protocol has (TCP and UDP options, Unix credentials and fd passing, addressing by each one's
+//! kind of address) is implemented on that protocol's type alone.
 
 mod addr;
 mod datagram;
@@ -56,14 +58,14 @@ mod udp;
 mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use datagram::DatagramSocket;
 pub use incoming::Incoming;
 pub use listener::StreamListener;
-pub use protocol::{StreamProtocol, Tcp, Unix};
+pub use protocol::{DatagramProtocol, StreamProtocol, Tcp, Udp, Unix};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream_socket::StreamSocket;
 pub use tcp::{TcpKeepalive, TcpSocket};
-pub use udp::UdpSocket;
-pub use unix::{UCred, UnixDatagram, MAX_FDS};
+pub use unix::{UCred, MAX_FDS};
 
 /// A TCP connection: [`StreamSocket`] for [`Tcp`].
 ///
@@ -138,3 +140,50 @@ pub type UnixStream = StreamSocket<Unix>;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub type UnixListener = StreamListener<Unix>;
+
+/// A UDP socket: [`DatagramSocket`] for [`Udp`], with binding, connecting and sending by
+/// `SocketAddr` (or anything that resolves to one) and UDP's options.
+///
+/// ```
+/// use minireactor::net::UdpSocket;
+///
+/// minireactor::block_on(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+///     a.send_to(b"ping", b.local_addr()?).await?;
+///     let mut buf = [0; 8];
+///     let (n, from) = b.recv_from(&mut buf).await?;
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type UdpSocket = DatagramSocket<Udp>;
+
+/// A Unix-domain datagram socket: [`DatagramSocket`] for [`Unix`]. Reliable, ordered datagrams
+/// between processes of one host, addressed by path or abstract name, with file-descriptor
+/// passing ([`send_with_fds`](DatagramSocket::send_with_fds)).
+///
+/// Unlike UDP, no datagram is dropped: a send to a peer whose queue is full waits. On a
+/// connected socket it is woken when the peer reads; an unconnected `send_to` is woken only
+/// when datagrams of its own are consumed (a kernel limitation), so connect for steady traffic
+/// to one peer.
+///
+/// ```
+/// use minireactor::net::UnixDatagram;
+///
+/// minireactor::block_on(async {
+///     let dir = std::env::temp_dir().join(format!("minireactor-dgram-doc-{}", std::process::id()));
+///     std::fs::create_dir_all(&dir)?;
+///     let server = UnixDatagram::bind(dir.join("server.sock"))?;
+///     let client = UnixDatagram::bind(dir.join("client.sock"))?;
+///     client.send_to(b"ping", dir.join("server.sock")).await?;
+///     let mut buf = [0; 8];
+///     let (n, from) = server.recv_from(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"ping");
+///     assert_eq!(from.as_pathname(), Some(dir.join("client.sock").as_path()));
+///     std::fs::remove_dir_all(&dir)
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type UnixDatagram = DatagramSocket<Unix>;

@@ -1,9 +1,12 @@
-//! The stream protocols, [`Tcp`] and [`Unix`]: the type parameter of
-//! [`StreamSocket`](crate::net::StreamSocket) and [`StreamListener`](crate::net::StreamListener),
-//! which hold the one implementation of the stream plumbing both share.
+//! The socket protocols: [`Tcp`] and [`Unix`] streams, [`Udp`] and [`Unix`] datagrams. They are
+//! the type parameters of [`StreamSocket`](crate::net::StreamSocket),
+//! [`StreamListener`](crate::net::StreamListener) and
+//! [`DatagramSocket`](crate::net::DatagramSocket), which hold the one implementation of the
+//! plumbing the protocols of a kind share.
 //!
-//! A protocol says only what differs between them: its std types, its address type, and what
-//! a short read proves (see `stream`). It is a sealed trait of uninhabited marker types.
+//! A protocol says only what differs: its address type, its std types, and (for a stream) what a
+//! short read proves (see `stream`). The traits are sealed; the protocols are uninhabited marker
+//! types.
 
 use std::fmt;
 use std::io;
@@ -34,7 +37,34 @@ use crate::sys::RawSockAddr;
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub trait StreamProtocol: sealed::Protocol {}
+pub trait StreamProtocol: sealed::Stream {}
+
+/// A datagram protocol: [`Udp`] or [`Unix`]. Sealed.
+///
+/// Code that works on any datagram socket is generic over it:
+///
+/// ```
+/// use minireactor::net::{DatagramProtocol, DatagramSocket, UdpSocket, UnixDatagram};
+///
+/// async fn echo_one<P: DatagramProtocol>(socket: &DatagramSocket<P>) -> std::io::Result<()> {
+///     let mut buf = [0; 64];
+///     let n = socket.recv(&mut buf).await?;
+///     socket.send(&buf[..n]).await.map(drop)
+/// }
+///
+/// minireactor::block_on(async {
+///     let (unix, peer) = UnixDatagram::pair()?;
+///     peer.send(b"unix").await?;
+///     echo_one(&unix).await?;
+///     let udp = UdpSocket::bind("127.0.0.1:0").await?;
+///     let client = UdpSocket::bind("127.0.0.1:0").await?;
+///     udp.connect(client.local_addr()?).await?;
+///     client.send_to(b"udp", udp.local_addr()?).await?;
+///     echo_one(&udp).await
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub trait DatagramProtocol: sealed::Datagram {}
 
 /// TCP: [`TcpStream`](crate::net::TcpStream) is `StreamSocket<Tcp>`, with
 /// `std::net::SocketAddr` addresses.
@@ -49,8 +79,23 @@ pub trait StreamProtocol: sealed::Protocol {}
 #[derive(Debug)]
 pub enum Tcp {}
 
-/// Unix-domain streams: [`UnixStream`](crate::net::UnixStream) is `StreamSocket<Unix>`, with
-/// `std::os::unix::net::SocketAddr` addresses (a path, an abstract name, or unnamed).
+/// UDP: [`UdpSocket`](crate::net::UdpSocket) is `DatagramSocket<Udp>`, with
+/// `std::net::SocketAddr` addresses.
+///
+/// ```
+/// use minireactor::net::{DatagramSocket, Udp, UdpSocket};
+///
+/// fn same_type(socket: UdpSocket) -> DatagramSocket<Udp> {
+///     socket
+/// }
+/// ```
+#[derive(Debug)]
+pub enum Udp {}
+
+/// Unix-domain sockets, streams and datagrams: [`UnixStream`](crate::net::UnixStream) is
+/// `StreamSocket<Unix>` and [`UnixDatagram`](crate::net::UnixDatagram) is
+/// `DatagramSocket<Unix>`, with `std::os::unix::net::SocketAddr` addresses (a path, an abstract
+/// name, or unnamed).
 ///
 /// ```
 /// use minireactor::net::{StreamListener, Unix, UnixListener};
@@ -65,48 +110,95 @@ pub enum Unix {}
 pub(crate) mod sealed {
     use super::*;
 
-    /// What a [`StreamProtocol`] provides, out of users' reach.
+    /// An address type, made from the `sockaddr` the kernel returns.
+    pub trait Address: Sized + fmt::Debug {
+        fn from_raw(raw: &RawSockAddr) -> io::Result<Self>;
+    }
+
+    impl Address for SocketAddr {
+        fn from_raw(raw: &RawSockAddr) -> io::Result<SocketAddr> {
+            raw.to_inet()
+        }
+    }
+
+    impl Address for UnixSocketAddr {
+        fn from_raw(raw: &RawSockAddr) -> io::Result<UnixSocketAddr> {
+            raw.to_unix()
+        }
+    }
+
+    /// What every protocol provides, out of users' reach: its address type.
     pub trait Protocol: 'static {
+        /// The socket address type.
+        type Addr: Address;
+
+        /// Converts an address the kernel returned.
+        fn addr_from_raw(raw: &RawSockAddr) -> io::Result<Self::Addr> {
+            Self::Addr::from_raw(raw)
+        }
+    }
+
+    /// What a [`StreamProtocol`] adds.
+    pub trait Stream: Protocol {
         /// The std stream type (`std::net::TcpStream`, `std::os::unix::net::UnixStream`).
         type Std: AsFd + From<OwnedFd> + Into<OwnedFd> + fmt::Debug;
         /// The std listener type.
         type StdListener: AsFd + From<OwnedFd> + Into<OwnedFd> + fmt::Debug;
-        /// The socket address type.
-        type Addr: fmt::Debug;
         /// What a short `recv` proves.
         const SHORT_READ: ShortRead;
         /// The user-facing type names, for `Debug`.
         const STREAM_NAME: &'static str;
         const LISTENER_NAME: &'static str;
-        /// Converts an address the kernel returned.
-        fn addr_from_raw(raw: &RawSockAddr) -> io::Result<Self::Addr>;
     }
+
+    /// What a [`DatagramProtocol`] adds.
+    pub trait Datagram: Protocol {
+        /// The std datagram socket type (`std::net::UdpSocket`,
+        /// `std::os::unix::net::UnixDatagram`).
+        type StdDatagram: AsFd + From<OwnedFd> + Into<OwnedFd> + fmt::Debug;
+        /// The user-facing type name, for `Debug`.
+        const DATAGRAM_NAME: &'static str;
+    }
+}
+
+impl sealed::Protocol for Tcp {
+    type Addr = SocketAddr;
 }
 
 impl StreamProtocol for Tcp {}
-impl sealed::Protocol for Tcp {
+impl sealed::Stream for Tcp {
     type Std = std::net::TcpStream;
     type StdListener = std::net::TcpListener;
-    type Addr = SocketAddr;
     const SHORT_READ: ShortRead = ShortRead::Drains;
     const STREAM_NAME: &'static str = "TcpStream";
     const LISTENER_NAME: &'static str = "TcpListener";
+}
 
-    fn addr_from_raw(raw: &RawSockAddr) -> io::Result<SocketAddr> {
-        raw.to_inet()
-    }
+impl sealed::Protocol for Udp {
+    type Addr = SocketAddr;
+}
+
+impl DatagramProtocol for Udp {}
+impl sealed::Datagram for Udp {
+    type StdDatagram = std::net::UdpSocket;
+    const DATAGRAM_NAME: &'static str = "UdpSocket";
+}
+
+impl sealed::Protocol for Unix {
+    type Addr = UnixSocketAddr;
 }
 
 impl StreamProtocol for Unix {}
-impl sealed::Protocol for Unix {
+impl sealed::Stream for Unix {
     type Std = std::os::unix::net::UnixStream;
     type StdListener = std::os::unix::net::UnixListener;
-    type Addr = UnixSocketAddr;
     const SHORT_READ: ShortRead = ShortRead::ProvesNothing;
     const STREAM_NAME: &'static str = "UnixStream";
     const LISTENER_NAME: &'static str = "UnixListener";
+}
 
-    fn addr_from_raw(raw: &RawSockAddr) -> io::Result<UnixSocketAddr> {
-        raw.to_unix()
-    }
+impl DatagramProtocol for Unix {}
+impl sealed::Datagram for Unix {
+    type StdDatagram = std::os::unix::net::UnixDatagram;
+    const DATAGRAM_NAME: &'static str = "UnixDatagram";
 }

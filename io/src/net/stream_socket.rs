@@ -174,9 +174,7 @@ impl<P: StreamProtocol> StreamSocket<P> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        try_io::try_io(&self.fd, Interest::Readable, |socket| {
-            sys::recv(socket.as_fd(), buf, 0)
-        })
+        try_io::try_recv(&self.fd, buf)
     }
 
     /// [`try_read`](Self::try_read) into several buffers.
@@ -189,9 +187,7 @@ impl<P: StreamProtocol> StreamSocket<P> {
     /// Writes what fits now, without waiting: `WouldBlock` if the socket has not been seen
     /// writable, or its send buffer turns out to be full (which clears its readiness).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        try_io::try_io(&self.fd, Interest::Writable, |socket| {
-            sys::send(socket.as_fd(), buf)
-        })
+        try_io::try_send(&self.fd, buf)
     }
 
     /// [`try_write`](Self::try_write) from several buffers.

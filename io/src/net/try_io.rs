@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use minireactor_reactor::{coop, Interest, Ready};
 
+use crate::sys;
 use crate::{AsyncFd, AsyncFdReadyGuard};
 
 /// Runs `op` if `fd` has readiness for `interest`; see the module documentation.
@@ -44,6 +45,21 @@ pub(crate) fn try_io<S: AsFd, R>(
         guard.clear_ready();
     }
     result
+}
+
+/// One `recv` attempt: the body of the streams' `try_read` and the datagram sockets' `try_recv`.
+pub(crate) fn try_recv<S: AsFd>(fd: &AsyncFd<S>, buf: &mut [u8]) -> io::Result<usize> {
+    try_io(fd, Interest::Readable, |socket| {
+        sys::recv(socket.as_fd(), buf, 0)
+    })
+}
+
+/// One `send` attempt: the body of the streams' `try_write` and the datagram sockets'
+/// `try_send`.
+pub(crate) fn try_send<S: AsFd>(fd: &AsyncFd<S>, buf: &[u8]) -> io::Result<usize> {
+    try_io(fd, Interest::Writable, |socket| {
+        sys::send(socket.as_fd(), buf)
+    })
 }
 
 /// Waits until `fd` is ready for `interest` and returns the readiness seen, without clearing

@@ -131,20 +131,6 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Waits until the receiver is closed or dropped.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub fn closed(&self) -> Closed<'_, T> {
-        Closed::new(&self.chan)
-    }
-
-    /// Whether the receiver is closed or dropped.
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
     /// Free slots now.
     pub fn capacity(&self) -> usize {
         self.chan.slots().available_permits()
@@ -153,11 +139,6 @@ impl<T> Sender<T> {
     /// The bound given to [`channel`].
     pub fn max_capacity(&self) -> usize {
         self.chan.bound()
-    }
-
-    /// Whether both senders feed the same channel.
-    pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Rc::ptr_eq(&self.chan, &other.chan)
     }
 }
 
@@ -168,26 +149,7 @@ impl<T> Sender<T> {
     }
 }
 
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Sender<T> {
-        self.chan.add_sender();
-        Sender {
-            chan: self.chan.clone(),
-        }
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
-    }
-}
-
-impl<T> fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("chan", &self.chan).finish()
-    }
-}
+impl_sender!(Sender);
 
 /// Future of [`Sender::send`].
 #[must_use = "futures do nothing unless polled"]
@@ -363,56 +325,13 @@ pub struct Receiver<T> {
     chan: Rc<Chan<T>>,
 }
 
+impl_receiver!(Receiver);
+
 impl<T> Receiver<T> {
-    /// Waits for the next message; `None` once nothing more can come (every sender gone, or the
-    /// receiver closed and every reserved slot used or given back) and the queue is empty.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: a message is taken off the queue only by the poll that returns it.
-    pub fn recv(&mut self) -> Recv<'_, T> {
-        Recv::new(&self.chan)
-    }
-
-    /// Waits for at least one message, then moves up to `limit` queued messages into `buffer`;
-    /// returns how many, 0 only if `limit` is 0 or the channel is finished.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub fn recv_many<'a>(&'a mut self, buffer: &'a mut Vec<T>, limit: usize) -> RecvMany<'a, T> {
-        RecvMany::new(&self.chan, buffer, limit)
-    }
-
-    /// Takes the next message if there is one.
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.chan.try_recv()
-    }
-
-    /// [`recv`](Self::recv) as a poll function: registers the waker when it returns `Pending`.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.chan.poll_recv(cx)
-    }
-
     /// Refuses new messages and fails waiting senders; messages already queued, and those sent
     /// through permits reserved before, can still be received.
     pub fn close(&mut self) {
         self.chan.close();
-    }
-
-    /// Whether the receiver was closed or every sender is gone.
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_disconnected()
-    }
-
-    /// Whether no message is queued.
-    pub fn is_empty(&self) -> bool {
-        self.chan.len() == 0
-    }
-
-    /// Number of queued messages.
-    pub fn len(&self) -> usize {
-        self.chan.len()
     }
 
     /// Free slots now.
@@ -423,27 +342,5 @@ impl<T> Receiver<T> {
     /// The bound given to [`channel`].
     pub fn max_capacity(&self) -> usize {
         self.chan.bound()
-    }
-}
-
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        self.chan.receiver_gone();
-    }
-}
-
-impl<T> futures_core::Stream for Receiver<T> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().chan.poll_recv(cx)
-    }
-}
-
-impl<T> fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver")
-            .field("chan", &self.chan)
-            .finish()
     }
 }

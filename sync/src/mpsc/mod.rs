@@ -27,6 +27,9 @@
 //! });
 //! ```
 
+#[macro_use]
+mod handles;
+
 mod bounded;
 mod chan;
 pub mod error;

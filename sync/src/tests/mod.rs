@@ -9,6 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 mod broadcast;
 mod cancellation_token;
+mod closed_error;
 mod coop;
 mod model;
 mod mpsc;

@@ -20,6 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use minireactor::time::{sleep, timeout};
+use minireactor::JoinHandle;
 
 use super::*;
 use crate::SLOW_OPERATION;
@@ -53,23 +54,45 @@ where
     }
 }
 
+/// A `Devone` over `socket`, standing in for a device file.
+fn device_over(socket: UnixStream, offload: Offload) -> Devone {
+    Devone::from_file(
+        File::from(OwnedFd::from(socket)),
+        Path::new("socketpair"),
+        offload,
+    )
+    .unwrap()
+}
+
+/// Makes `dev` readable with one byte from `peer`, and reads it: a read that drains the socket
+/// without an `EAGAIN`, so the readiness stays set.
+async fn read_one_byte(dev: &Devone, peer: &UnixStream) {
+    let mut peer = peer;
+    peer.write_all(b"!").unwrap();
+    let mut buf = [0; 1];
+    assert_eq!(dev.read(&mut buf).await.unwrap(), 1);
+}
+
 /// A `Devone` over a socket that ignores `O_NONBLOCK` (see the module documentation), already
 /// readable for good, and the peer that feeds it.
 async fn sleepy_device(offload: Offload) -> (Devone, UnixStream) {
     let (ours, peer) = UnixStream::pair().unwrap();
     let same_file = ours.try_clone().unwrap();
-    let dev = Devone::from_file(
-        File::from(OwnedFd::from(ours)),
-        Path::new("socketpair"),
-        offload,
-    )
-    .unwrap();
+    let dev = device_over(ours, offload);
     same_file.set_nonblocking(false).unwrap();
-    // One byte gives the readiness edge that, never cleared, makes every later read sleep.
-    (&peer).write_all(b"!").unwrap();
-    let mut buf = [0; 1];
-    assert_eq!(dev.read(&mut buf).await.unwrap(), 1);
+    // The readiness, never cleared, makes every later read sleep.
+    read_one_byte(&dev, &peer).await;
     (dev, peer)
+}
+
+/// Spawns a task that reads up to 8 bytes from `dev`; its output is the bytes read.
+fn spawn_read(dev: &Rc<Devone>) -> JoinHandle<Vec<u8>> {
+    let dev = Rc::clone(dev);
+    minireactor::spawn(async move {
+        let mut buf = [0; 8];
+        let n = dev.read(&mut buf).await.unwrap();
+        buf[..n].to_vec()
+    })
 }
 
 fn raw_fd(dev: &Devone) -> RawFd {
@@ -98,14 +121,7 @@ fn a_read_sleeping_in_the_driver_does_not_stop_the_runtime() {
     run(|| async {
         let (dev, peer) = sleepy_device(Offload::Always).await;
         let dev = Rc::new(dev);
-        let reader = minireactor::spawn({
-            let dev = Rc::clone(&dev);
-            async move {
-                let mut buf = [0; 8];
-                let n = dev.read(&mut buf).await.unwrap();
-                buf[..n].to_vec()
-            }
-        });
+        let reader = spawn_read(&dev);
         // Only this task can end the read, and only if the read sleeps on another thread.
         until_asleep_in_read(raw_fd(&dev)).await;
         (&peer).write_all(b"ping").unwrap();
@@ -133,16 +149,10 @@ fn detect_moves_a_device_to_the_pool_after_a_slow_read() {
         assert!(dev.is_offloaded(), "a read that slept switched the device");
         // From now on reads sleep elsewhere: this task is free to feed them.
         let dev = Rc::new(dev);
-        let reader = minireactor::spawn({
-            let dev = Rc::clone(&dev);
-            async move {
-                let mut buf = [0; 8];
-                dev.read(&mut buf).await.unwrap()
-            }
-        });
+        let reader = spawn_read(&dev);
         until_asleep_in_read(raw_fd(&dev)).await;
         (&peer).write_all(b"abc").unwrap();
-        assert_eq!(reader.await.unwrap(), 3);
+        assert_eq!(reader.await.unwrap(), b"abc");
     });
 }
 
@@ -168,14 +178,7 @@ fn a_read_dropped_while_on_the_pool_loses_nothing() {
         assert_eq!(&small[..2], b"ef");
         // Kept bytes gone, reads go to the device again.
         let dev = Rc::new(dev);
-        let reader = minireactor::spawn({
-            let dev = Rc::clone(&dev);
-            async move {
-                let mut buf = [0; 8];
-                let n = dev.read(&mut buf).await.unwrap();
-                buf[..n].to_vec()
-            }
-        });
+        let reader = spawn_read(&dev);
         until_asleep_in_read(raw_fd(&dev)).await;
         (&peer).write_all(b"g").unwrap();
         assert_eq!(reader.await.unwrap(), b"g");
@@ -188,13 +191,7 @@ fn operations_wait_for_the_one_in_flight() {
         let (dev, peer) = sleepy_device(Offload::Always).await;
         peer.set_nonblocking(true).unwrap();
         let dev = Rc::new(dev);
-        let reader = minireactor::spawn({
-            let dev = Rc::clone(&dev);
-            async move {
-                let mut buf = [0; 8];
-                dev.read(&mut buf).await.unwrap()
-            }
-        });
+        let reader = spawn_read(&dev);
         until_asleep_in_read(raw_fd(&dev)).await;
         let writer = minireactor::spawn({
             let dev = Rc::clone(&dev);
@@ -214,7 +211,7 @@ fn operations_wait_for_the_one_in_flight() {
             ErrorKind::WouldBlock
         );
         (&peer).write_all(b"r").unwrap();
-        assert_eq!(reader.await.unwrap(), 1);
+        assert_eq!(reader.await.unwrap(), b"r");
         assert_eq!(writer.await.unwrap(), 1);
         assert_eq!(
             ioctl.await.unwrap().unwrap_err().raw_os_error(),
@@ -255,25 +252,10 @@ fn dropping_the_device_during_a_pool_read_closes_the_file_after_the_read() {
 fn an_honest_eagain_on_the_pool_clears_readiness_and_waits_for_the_next_edge() {
     run(|| async {
         let (ours, peer) = UnixStream::pair().unwrap();
-        let dev = Devone::from_file(
-            File::from(OwnedFd::from(ours)),
-            Path::new("socketpair"),
-            Offload::Always,
-        )
-        .unwrap();
-        // Readable, then drained without EAGAIN: the readiness is still set.
-        (&peer).write_all(b"!").unwrap();
-        let mut buf = [0; 1];
-        assert_eq!(dev.read(&mut buf).await.unwrap(), 1);
+        let dev = device_over(ours, Offload::Always);
+        read_one_byte(&dev, &peer).await;
         let dev = Rc::new(dev);
-        let reader = minireactor::spawn({
-            let dev = Rc::clone(&dev);
-            async move {
-                let mut buf = [0; 8];
-                let n = dev.read(&mut buf).await.unwrap();
-                buf[..n].to_vec()
-            }
-        });
+        let reader = spawn_read(&dev);
         // Only an EAGAIN clears it: the pool's read got one, and the reader now awaits an edge.
         let registered = dev.registered.as_ref().unwrap();
         while registered.readiness().is_readable() {

@@ -1,56 +1,18 @@
-//! [`UnixDatagram`]: Unix-domain datagram sockets.
+//! What a Unix datagram socket adds to [`DatagramSocket`]: binding and addressing by path or
+//! abstract name, pairs, peer credentials, shutdown, and passing file descriptors.
 
-use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use minireactor_reactor::{Interest, Ready};
-
 use super::fds::{self, MAX_FDS};
-use crate::net::{datagram, try_io, UCred};
+use crate::net::{DatagramSocket, UCred, UnixDatagram};
 use crate::sys::{self, RawSockAddr};
-use crate::AsyncFd;
-
-/// A Unix-domain datagram socket: reliable, ordered datagrams between processes of one host,
-/// addressed by path or abstract name, with file-descriptor passing.
-///
-/// Unlike UDP, no datagram is dropped: a send to a peer whose queue is full waits. On a
-/// connected socket it is woken when the peer reads; an unconnected `send_to` is woken only
-/// when datagrams of its own are consumed (a kernel limitation), so connect for steady traffic
-/// to one peer. Methods take `&self`.
-///
-/// ```
-/// use minireactor::net::UnixDatagram;
-///
-/// minireactor::block_on(async {
-///     let dir = std::env::temp_dir().join(format!("minireactor-dgram-doc-{}", std::process::id()));
-///     std::fs::create_dir_all(&dir)?;
-///     let server = UnixDatagram::bind(dir.join("server.sock"))?;
-///     let client = UnixDatagram::bind(dir.join("client.sock"))?;
-///     client.send_to(b"ping", dir.join("server.sock")).await?;
-///     let mut buf = [0; 8];
-///     let (n, from) = server.recv_from(&mut buf).await?;
-///     assert_eq!(&buf[..n], b"ping");
-///     assert_eq!(from.as_pathname(), Some(dir.join("client.sock").as_path()));
-///     std::fs::remove_dir_all(&dir)
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub struct UnixDatagram {
-    fd: AsyncFd<net::UnixDatagram>,
-}
 
 impl UnixDatagram {
-    fn from_nonblocking(socket: OwnedFd) -> io::Result<UnixDatagram> {
-        Ok(UnixDatagram {
-            fd: AsyncFd::new_nonblocking(net::UnixDatagram::from(socket))?,
-        })
-    }
-
     /// A socket bound to `path` (which must not exist yet).
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         UnixDatagram::bind_raw(&RawSockAddr::from_unix_path(path.as_ref())?)
@@ -84,21 +46,21 @@ impl UnixDatagram {
     fn bind_raw(addr: &RawSockAddr) -> io::Result<UnixDatagram> {
         let socket = sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM)?;
         sys::bind(socket.as_fd(), addr)?;
-        UnixDatagram::from_nonblocking(socket)
+        DatagramSocket::from_nonblocking(socket)
     }
 
     /// A socket bound to nothing: it can send, but peers cannot answer it (its address is
     /// unnamed).
     pub fn unbound() -> io::Result<UnixDatagram> {
-        UnixDatagram::from_nonblocking(sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM)?)
+        DatagramSocket::from_nonblocking(sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM)?)
     }
 
     /// A pair of sockets connected to each other (`socketpair`).
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (a, b) = sys::socketpair(libc::SOCK_DGRAM)?;
         Ok((
-            UnixDatagram::from_nonblocking(a)?,
-            UnixDatagram::from_nonblocking(b)?,
+            DatagramSocket::from_nonblocking(a)?,
+            DatagramSocket::from_nonblocking(b)?,
         ))
     }
 
@@ -116,81 +78,21 @@ impl UnixDatagram {
         sys::connect(self.fd.as_fd(), &RawSockAddr::from_unix(addr)?)
     }
 
-    /// Sends one datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        datagram::send(&self.fd, buf).await
-    }
-
-    /// Receives one datagram; the excess of a datagram larger than `buf` is discarded.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        datagram::recv(&self.fd, buf, 0).await
-    }
-
     /// Sends one datagram to the socket at `path`.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let target = RawSockAddr::from_unix_path(path.as_ref())?;
-        datagram::send_to(&self.fd, buf, &target).await
+        self.send_to_raw(buf, &target).await
     }
 
     /// Sends one datagram to `addr`: a path or an abstract name.
     pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         let target = RawSockAddr::from_unix(addr)?;
-        datagram::send_to(&self.fd, buf, &target).await
-    }
-
-    /// Receives one datagram and the sender's address (unnamed if the sender is not bound).
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = datagram::recv_from(&self.fd, buf, 0).await?;
-        Ok((n, from.to_unix()?))
-    }
-
-    /// Receives the next datagram without removing it from the queue.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        datagram::recv(&self.fd, buf, libc::MSG_PEEK).await
-    }
-
-    /// Receives the next datagram and its sender without removing it from the queue.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = datagram::recv_from(&self.fd, buf, libc::MSG_PEEK).await?;
-        Ok((n, from.to_unix()?))
-    }
-
-    /// Sends to the connected peer without waiting: `WouldBlock` if the socket has not been
-    /// seen writable or the peer's queue is full (which clears the readiness).
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        datagram::try_send(&self.fd, buf)
-    }
-
-    /// Receives without waiting: `WouldBlock` if the socket has not been seen readable or
-    /// nothing is queued (which clears the readiness).
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        datagram::try_recv(&self.fd, buf)
+        self.send_to_raw(buf, &target).await
     }
 
     /// Sends to `addr` without waiting; see [`try_send`](Self::try_send).
     pub fn try_send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
-        datagram::try_send_to(&self.fd, buf, &RawSockAddr::from_unix(addr)?)
-    }
-
-    /// Receives a datagram and its sender without waiting; see [`try_recv`](Self::try_recv).
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = datagram::try_recv_from(&self.fd, buf)?;
-        Ok((n, from.to_unix()?))
-    }
-
-    /// Waits until a datagram can be received. Cancel-safe.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.ready(Interest::Readable).await.map(drop)
-    }
-
-    /// Waits until a datagram can be sent. Cancel-safe.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.ready(Interest::Writable).await.map(drop)
-    }
-
-    /// Waits until the socket is ready for `interest`; returns the readiness seen. Cancel-safe.
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        try_io::ready(&self.fd, interest).await
+        self.try_send_to_raw(buf, &RawSockAddr::from_unix(addr)?)
     }
 
     /// Sends `buf` as one datagram with the file descriptors `fds` attached (at most
@@ -225,8 +127,7 @@ impl UnixDatagram {
         buf: &[u8],
         fds: &[BorrowedFd<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut waiter = self.fd.polled(Interest::Writable);
-        fds::poll_send_with_fds(&self.fd, &mut waiter, cx, buf, fds)
+        fds::poll_send_with_fds(&self.fd, cx, buf, fds)
     }
 
     /// The polling form of [`recv_with_fds`](Self::recv_with_fds).
@@ -236,8 +137,7 @@ impl UnixDatagram {
         buf: &mut [u8],
         fds: &mut Vec<OwnedFd>,
     ) -> Poll<io::Result<usize>> {
-        let mut waiter = self.fd.polled(Interest::Readable);
-        fds::poll_recv_with_fds(&self.fd, &mut waiter, cx, buf, fds, MAX_FDS)
+        fds::poll_recv_with_fds(&self.fd, cx, buf, fds)
     }
 
     /// The credentials of the peer process. Only a socket made by [`pair`](Self::pair) has
@@ -250,75 +150,20 @@ impl UnixDatagram {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         sys::shutdown(self.fd.as_fd(), how)
     }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        sys::local_addr(self.fd.as_fd())?.to_unix()
-    }
-
-    /// The connected peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        sys::peer_addr(self.fd.as_fd())?.to_unix()
-    }
-
-    /// Wraps a std socket, making it non-blocking and registering it. `TryFrom` does the same.
-    pub fn from_std(socket: net::UnixDatagram) -> io::Result<UnixDatagram> {
-        Ok(UnixDatagram {
-            fd: AsyncFd::new(socket)?,
-        })
-    }
-
-    /// Deregisters the socket and returns the std one, its flags as they were handed to
-    /// [`from_std`](Self::from_std) (a socket this crate created stays non-blocking).
-    pub fn into_std(self) -> net::UnixDatagram {
-        self.fd.into_inner()
-    }
-
-    /// The std socket. Do not make it blocking.
-    pub fn get_ref(&self) -> &net::UnixDatagram {
-        self.fd.get_ref()
-    }
 }
 
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-}
-
-/// Registers the socket, as [`UnixDatagram::from_std`].
+/// Registers the socket, as [`DatagramSocket::from_std`].
 impl TryFrom<net::UnixDatagram> for UnixDatagram {
     type Error = io::Error;
 
     fn try_from(socket: net::UnixDatagram) -> io::Result<UnixDatagram> {
-        UnixDatagram::from_std(socket)
+        DatagramSocket::from_std(socket)
     }
 }
 
-/// Deregisters the socket, as [`UnixDatagram::into_std`].
+/// Deregisters the socket, as [`DatagramSocket::into_std`].
 impl From<UnixDatagram> for net::UnixDatagram {
     fn from(socket: UnixDatagram) -> net::UnixDatagram {
         socket.into_std()
-    }
-}
-
-/// Deregisters the socket, then hands its fd over.
-impl From<UnixDatagram> for OwnedFd {
-    fn from(socket: UnixDatagram) -> OwnedFd {
-        socket.into_std().into()
-    }
-}
-
-impl fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UnixDatagram")
-            .field(self.fd.get_ref())
-            .finish()
     }
 }

@@ -24,7 +24,8 @@ use crate::AsyncFd;
 /// `recv_with_fds` gives them.
 pub const MAX_FDS: usize = sys::MAX_FDS;
 
-pub(crate) fn poll_send_with_fds<S: AsFd>(
+/// `sendmsg` of `buf` with `fds` attached, waiting for writability through `waiter`.
+fn poll_send<S: AsFd>(
     fd: &AsyncFd<S>,
     waiter: &mut Readiness<'_>,
     cx: &mut Context<'_>,
@@ -36,7 +37,9 @@ pub(crate) fn poll_send_with_fds<S: AsFd>(
     })
 }
 
-pub(crate) fn poll_recv_with_fds<S: AsFd>(
+/// `recvmsg` into `buf`, appending the fds received (room for `max_fds`) to `fds`, waiting for
+/// readability through `waiter`.
+fn poll_recv<S: AsFd>(
     fd: &AsyncFd<S>,
     waiter: &mut Readiness<'_>,
     cx: &mut Context<'_>,
@@ -49,15 +52,17 @@ pub(crate) fn poll_recv_with_fds<S: AsFd>(
     })
 }
 
+/// The body of the sockets' `send_with_fds`: a waiter of its own.
 pub(crate) async fn send_with_fds<S: AsFd>(
     fd: &AsyncFd<S>,
     buf: &[u8],
     fds: &[BorrowedFd<'_>],
 ) -> io::Result<usize> {
     let mut waiter = fd.waiter(Interest::Writable);
-    poll_fn(|cx| poll_send_with_fds(fd, &mut waiter, cx, buf, fds)).await
+    poll_fn(|cx| poll_send(fd, &mut waiter, cx, buf, fds)).await
 }
 
+/// The body of the sockets' `recv_with_max_fds`: a waiter of its own.
 pub(crate) async fn recv_with_fds<S: AsFd>(
     fd: &AsyncFd<S>,
     buf: &mut [u8],
@@ -65,5 +70,33 @@ pub(crate) async fn recv_with_fds<S: AsFd>(
     max_fds: usize,
 ) -> io::Result<usize> {
     let mut waiter = fd.waiter(Interest::Readable);
-    poll_fn(|cx| poll_recv_with_fds(fd, &mut waiter, cx, buf, fds, max_fds)).await
+    poll_fn(|cx| poll_recv(fd, &mut waiter, cx, buf, fds, max_fds)).await
+}
+
+/// The body of the sockets' `poll_send_with_fds`: the write direction's shared waiter.
+pub(crate) fn poll_send_with_fds<S: AsFd>(
+    fd: &AsyncFd<S>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> Poll<io::Result<usize>> {
+    poll_send(fd, &mut fd.polled(Interest::Writable), cx, buf, fds)
+}
+
+/// The body of the sockets' `poll_recv_with_fds` (room for [`MAX_FDS`]): the read direction's
+/// shared waiter.
+pub(crate) fn poll_recv_with_fds<S: AsFd>(
+    fd: &AsyncFd<S>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> Poll<io::Result<usize>> {
+    poll_recv(
+        fd,
+        &mut fd.polled(Interest::Readable),
+        cx,
+        buf,
+        fds,
+        MAX_FDS,
+    )
 }

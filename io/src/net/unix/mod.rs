@@ -1,6 +1,6 @@
-//! Unix-domain sockets: what `StreamSocket<Unix>` and `StreamListener<Unix>` add (paths and
-//! abstract names, pairs, peer credentials, fd passing), [`UnixDatagram`], [`UCred`], and the
-//! fd passing both socket kinds share.
+//! Unix-domain sockets: what `StreamSocket<Unix>`, `StreamListener<Unix>` and
+//! `DatagramSocket<Unix>` add (paths and abstract names, pairs, peer credentials, fd passing),
+//! [`UCred`], and the fd passing both socket kinds share.
 //!
 //! Addresses are std's `std::os::unix::net::SocketAddr`: a path, an abstract name (Linux: a name
 //! in a namespace of its own, with no file, gone when the socket closes; build one with
@@ -13,6 +13,5 @@ mod listener;
 mod stream;
 mod ucred;
 
-pub use datagram::UnixDatagram;
 pub use fds::MAX_FDS;
 pub use ucred::UCred;

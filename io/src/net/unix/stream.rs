@@ -7,8 +7,6 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use minireactor_reactor::Interest;
-
 use super::fds::{self, MAX_FDS};
 use crate::net::{stream, StreamSocket, UCred, UnixStream};
 use crate::sys::{self, RawSockAddr};
@@ -138,8 +136,7 @@ impl UnixStream {
         fds: &[BorrowedFd<'_>],
     ) -> Poll<io::Result<usize>> {
         check_not_empty(buf, fds)?;
-        let mut waiter = self.fd.polled(Interest::Writable);
-        fds::poll_send_with_fds(&self.fd, &mut waiter, cx, buf, fds)
+        fds::poll_send_with_fds(&self.fd, cx, buf, fds)
     }
 
     /// The polling form of [`recv_with_fds`](Self::recv_with_fds).
@@ -149,8 +146,7 @@ impl UnixStream {
         buf: &mut [u8],
         fds: &mut Vec<OwnedFd>,
     ) -> Poll<io::Result<usize>> {
-        let mut waiter = self.fd.polled(Interest::Readable);
-        fds::poll_recv_with_fds(&self.fd, &mut waiter, cx, buf, fds, MAX_FDS)
+        fds::poll_recv_with_fds(&self.fd, cx, buf, fds)
     }
 }
 
