@@ -13,17 +13,14 @@
 //!   Its error, if any, is kept and returned by the next operation (read, write, flush, seek...).
 //!
 //! Dropping the engine with an operation in flight lets the operation run to the end (so the
-//! last write is not lost); the value and the buffer are then dropped on the pool thread. The
-//! pool cancels a job whose future is dropped before it starts, so the future is handed to the
-//! closure itself (`owner`), which drops it when it finishes: a job the pool has accepted always
-//! runs (see the pool's invariants), so the cycle this makes is always broken. A `detach` in
-//! `minireactor-blocking` would replace this.
+//! last write is not lost): its job is detached (`Blocking::detach`: it runs even if it has not
+//! started yet, where dropping it would cancel it), and the value and the buffer are then dropped
+//! on the pool thread.
 
 use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
 use std::mem;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use futures_io::AsyncWrite;
@@ -65,8 +62,6 @@ struct Finished<T> {
 
 struct InFlight<T> {
     job: Blocking<Finished<T>>,
-    /// Where `Drop` puts `job` for the closure to drop once it has run; see the module docs.
-    owner: Arc<OnceLock<Blocking<Finished<T>>>>,
 }
 
 enum State<T> {
@@ -136,16 +131,11 @@ impl<T: Send + 'static> Unblocked<T> {
             unreachable!("an operation is in flight");
         };
         tracing::trace!(op = name, "blocking I/O started");
-        let owner: Arc<OnceLock<Blocking<Finished<T>>>> = Arc::default();
-        let owner_in_job = owner.clone();
         let job = unblock(move || {
-            // Dropped last, after the outcome is built: if the engine was dropped meanwhile,
-            // this drops the job's own future, which lets the pool drop the result.
-            let _owner = owner_in_job;
             let outcome = op(&mut parked.io, &mut parked.buf);
             Finished { parked, outcome }
         });
-        self.state = State::Busy(InFlight { job, owner });
+        self.state = State::Busy(InFlight { job });
     }
 
     /// Waits for the operation in flight, returns any pending write error, then runs `op` and
@@ -237,10 +227,8 @@ impl<T: Send + 'static> Unblocked<T> {
 
 impl<T: Send + 'static> Drop for Unblocked<T> {
     fn drop(&mut self) {
-        if let State::Busy(InFlight { job, owner }) = mem::replace(&mut self.state, State::Moving) {
-            // The closure drops the job when it has run (module docs). If it already has, this
-            // `owner` is the last one, and the job is dropped here, with its result.
-            let _ = owner.set(job);
+        if let State::Busy(InFlight { job }) = mem::replace(&mut self.state, State::Moving) {
+            job.detach(); // See the module docs: the operation runs to the end.
         }
     }
 }
