@@ -143,3 +143,41 @@ pub fn mkfifo(path: &Path) {
     let rc = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
     assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
 }
+
+/// The index of the loopback interface, for IPv6 scope ids and multicast.
+pub fn loopback_index() -> u32 {
+    // SAFETY: the name is a valid NUL-terminated string.
+    unsafe { libc::if_nametoindex(c"lo".as_ptr()) }
+}
+
+/// Whether this machine has an IPv6 loopback address to bind.
+pub fn has_ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// Polls two futures concurrently in the current task until both finish: for futures that
+/// borrow locals and so cannot be spawned.
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::task::Poll;
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut a_out, mut b_out) = (None, None);
+    std::future::poll_fn(|cx| {
+        if a_out.is_none() {
+            if let Poll::Ready(out) = a.as_mut().poll(cx) {
+                a_out = Some(out);
+            }
+        }
+        if b_out.is_none() {
+            if let Poll::Ready(out) = b.as_mut().poll(cx) {
+                b_out = Some(out);
+            }
+        }
+        if a_out.is_some() && b_out.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    (a_out.unwrap(), b_out.unwrap())
+}
