@@ -8,7 +8,6 @@ mod common;
 pub use common::*;
 
 use std::fs::File;
-use std::future::Future;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
