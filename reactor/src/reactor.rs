@@ -501,6 +501,9 @@ impl AsFd for Reactor {
 }
 
 #[cfg(test)]
+mod prop_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
