@@ -34,7 +34,7 @@ fn pending_forever() -> impl Future<Output = ()> {
 
 #[test]
 fn hundred_thousand_tasks_complete_and_leave_an_empty_slab() {
-    // A thousand under Miri: each task costs it about a millisecond.
+    // A thousand under Miri, where 100,000 take more than a quarter of an hour.
     const TASKS: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
     let runtime = Runtime::new().unwrap();
     let sum = runtime.block_on(async {
@@ -258,8 +258,14 @@ impl CrossThreadCounter {
 #[test]
 fn cross_thread_wakes_complete_every_task_with_coalesced_eventfd_writes() {
     const THREADS: usize = 4;
-    // Fewer under Miri, where 10,000 wakes per thread outlast the watchdog.
+    // Fewer wakes and longer pauses under Miri, where 10,000 wakes per thread outlast the
+    // watchdog, and the runtime needs far more than 50 µs to drain a burst and park.
     const WAKES: usize = if cfg!(miri) { 200 } else { 10_000 };
+    const PAUSE: Duration = if cfg!(miri) {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_micros(50)
+    };
     let runtime = Runtime::new().unwrap();
     let unparker = Reactor::current().unwrap().unparker();
     let writes_before = unparker.eventfd_writes();
@@ -287,7 +293,7 @@ fn cross_thread_wakes_complete_every_task_with_coalesced_eventfd_writes() {
                     }
                     if i % 64 == 0 {
                         // Pause now and then so the runtime parks and needs the eventfd.
-                        std::thread::sleep(Duration::from_micros(50));
+                        std::thread::sleep(PAUSE);
                     }
                 }
             })

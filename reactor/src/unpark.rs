@@ -9,8 +9,11 @@
 //!
 //! Each side has a `SeqCst` fence between its store and its load, so the two fences are ordered
 //! one way or the other and the side whose fence comes second sees the other's flag: whatever
-//! the interleaving, a notification is never lost. (Without the fences both loads may read the
-//! old `false`, store buffering on x86 included, and the reactor sleeps with work queued.) Only
+//! the interleaving, a notification is never lost. (Without an ordering both loads may read the
+//! old `false`, store buffering on x86 included, and the reactor sleeps with work queued.
+//! `SeqCst` on the four accesses would do as well, but loom models `SeqCst` fences and not
+//! `SeqCst` loads and stores; on x86 the reactor's fence costs what its `SeqCst` store did, and
+//! an unparker pays one fence more, only when it is the first since the reactor woke.) Only
 //! the first notification after the reactor last woke writes, so there is at most one write per
 //! wake-up of the reactor, and never more writes than notifications. (A notification that lands
 //! just after the wait returned, before `parked` is cleared, still writes: the next blocking
