@@ -2,8 +2,9 @@
 //!
 //! Invariants:
 //! - A task is in `live` from `spawn` until it finishes (completes, panics, is aborted) or the
-//!   runtime shuts down; between two polls it is queued at most once locally and once remotely
-//!   (see the flags in `task::raw` and `remote`).
+//!   runtime shuts down; between two polls it is queued at most once locally and, remotely, once
+//!   plus at most one push that raced with the poll's start (see the flags in `task::raw` and
+//!   `remote`).
 //! - The `block_on` future is scheduled like a task: its wake puts an entry in the same run
 //!   queue, so it is polled in turn with the tasks, never only between batches.
 //! - No `RefCell` borrow is held while a task or the `block_on` future is polled or dropped: a
