@@ -31,6 +31,10 @@ async fn read_exact(fd: &AsyncFd<UnixStream>, buf: &mut [u8]) -> io::Result<()> 
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "std's UnixStream writes with send(2), which Miri does not emulate"
+)]
 fn edge_trigger_drain_in_small_reads_then_wait_again() {
     run_with_watchdog(WATCHDOG, async {
         let (ours, mut theirs) = UnixStream::pair().unwrap();
@@ -60,6 +64,10 @@ fn edge_trigger_drain_in_small_reads_then_wait_again() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "std's UnixStream writes with send(2), which Miri does not emulate"
+)]
 fn readiness_that_arrives_while_nobody_waits_is_kept() {
     run_with_watchdog(WATCHDOG, async {
         let (ours, mut theirs) = UnixStream::pair().unwrap();
@@ -76,6 +84,10 @@ fn readiness_that_arrives_while_nobody_waits_is_kept() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "std's UnixStream writes with send(2), which Miri does not emulate"
+)]
 fn clear_only_after_would_block() {
     run_with_watchdog(WATCHDOG, async {
         let (ours, mut theirs) = UnixStream::pair().unwrap();
@@ -96,6 +108,10 @@ fn clear_only_after_would_block() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "std's UnixStream writes with send(2), which Miri does not emulate"
+)]
 fn dup_written_after_drop_wakes_nobody() {
     let runtime = minireactor::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -125,6 +141,10 @@ fn dup_written_after_drop_wakes_nobody() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's fcntl does not support F_GETFL on a regular file"
+)]
 fn regular_file_is_refused_with_eperm_and_handed_back() {
     let runtime = minireactor::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -160,6 +180,7 @@ fn into_inner_deregisters_and_returns_the_value() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not emulate openpty")]
 fn pty_reads_and_writes_through_async_fd() {
     run_with_watchdog(WATCHDOG, async {
         let (master, mut slave) = openpty_raw().unwrap();
@@ -184,6 +205,7 @@ fn pty_reads_and_writes_through_async_fd() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not emulate openpty")]
 fn pty_reader_ends_when_the_other_side_closes() {
     run_with_watchdog(WATCHDOG, async {
         let (master, slave) = openpty_raw().unwrap();
@@ -220,6 +242,7 @@ fn pty_reader_ends_when_the_other_side_closes() {
 /// writer opens it, reads answer `EAGAIN` again. A closed bit that survived that `EAGAIN` made
 /// every wait succeed at once, so the read loop spun inside one poll.
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not emulate mkfifo")]
 fn fifo_reopened_by_a_new_writer_waits_again() {
     util::on_thread_with_watchdog(Duration::from_secs(30), || {
         let dir = util::ScratchDir::new("fifo-reopened");

@@ -34,16 +34,18 @@ fn pending_forever() -> impl Future<Output = ()> {
 
 #[test]
 fn hundred_thousand_tasks_complete_and_leave_an_empty_slab() {
+    // A thousand under Miri, where 100,000 take more than a quarter of an hour.
+    const TASKS: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
     let runtime = Runtime::new().unwrap();
     let sum = runtime.block_on(async {
-        let handles: Vec<_> = (0..100_000u64).map(|i| spawn(async move { i })).collect();
+        let handles: Vec<_> = (0..TASKS).map(|i| spawn(async move { i })).collect();
         let mut sum = 0;
         for handle in handles {
             sum += handle.await.unwrap();
         }
         sum
     });
-    assert_eq!(sum, (0..100_000u64).sum::<u64>());
+    assert_eq!(sum, (0..TASKS).sum::<u64>());
     assert_eq!(runtime.live_tasks(), 0);
 }
 
@@ -256,7 +258,14 @@ impl CrossThreadCounter {
 #[test]
 fn cross_thread_wakes_complete_every_task_with_coalesced_eventfd_writes() {
     const THREADS: usize = 4;
-    const WAKES: usize = 10_000;
+    // Fewer wakes and longer pauses under Miri, where 10,000 wakes per thread outlast the
+    // watchdog, and the runtime needs far more than 50 µs to drain a burst and park.
+    const WAKES: usize = if cfg!(miri) { 200 } else { 10_000 };
+    const PAUSE: Duration = if cfg!(miri) {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_micros(50)
+    };
     let runtime = Runtime::new().unwrap();
     let unparker = Reactor::current().unwrap().unparker();
     let writes_before = unparker.eventfd_writes();
@@ -284,7 +293,7 @@ fn cross_thread_wakes_complete_every_task_with_coalesced_eventfd_writes() {
                     }
                     if i % 64 == 0 {
                         // Pause now and then so the runtime parks and needs the eventfd.
-                        std::thread::sleep(Duration::from_micros(50));
+                        std::thread::sleep(PAUSE);
                     }
                 }
             })
@@ -473,6 +482,10 @@ fn a_spawn_during_shutdown_is_cancelled_at_once() {
 /// Regression: a destructor that always spawns (a future whose drop spawns another like it)
 /// made shutdown loop forever.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "shutdown forgets the future at the depth limit on purpose, a leak Miri reports"
+)]
 fn a_destructor_that_always_spawns_does_not_hang_shutdown() {
     struct Respawns(Rc<Cell<usize>>);
     impl Drop for Respawns {

@@ -114,6 +114,10 @@ where
 /// Regression: a task reading a pre-filled socket a byte at a time never returned `Pending`,
 /// so every other task and timer waited until it had read everything (3.7–6.8 s on TCP).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "measures what real time allows, and under Miri a poll takes milliseconds"
+)]
 fn a_byte_at_a_time_reader_of_a_prefilled_tcp_socket_lets_sleeps_fire() {
     on_thread_with_watchdog(WATCHDOG, || {
         minireactor::block_on(async {
@@ -136,6 +140,10 @@ fn a_byte_at_a_time_reader_of_a_prefilled_tcp_socket_lets_sleeps_fire() {
 
 /// The same class on a Unix stream (190–224 ms late before the budget).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri does not emulate ioctl on a socketpair (std's set_nonblocking)"
+)]
 fn a_byte_at_a_time_reader_of_a_prefilled_unix_socket_lets_sleeps_fire() {
     on_thread_with_watchdog(WATCHDOG, || {
         minireactor::block_on(async {
@@ -160,6 +168,10 @@ fn a_byte_at_a_time_reader_of_a_prefilled_unix_socket_lets_sleeps_fire() {
 /// Regression: with a thread flooding a TCP socket, a 10 ms sleep did not return for the whole
 /// 2 s window while the reader made 1.7 M reads.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "measures what real time allows, and under Miri a poll takes milliseconds"
+)]
 fn a_reader_of_a_socket_flooded_by_a_thread_lets_sleeps_fire() {
     on_thread_with_watchdog(WATCHDOG, || {
         let (ours, mut theirs) = tcp_pair();
@@ -196,6 +208,10 @@ fn a_reader_of_a_socket_flooded_by_a_thread_lets_sleeps_fire() {
 /// A timer that is already due completes at once, and so spends budget: a task that sleeps for
 /// zero in a loop is made to yield too.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "measures what real time allows, and under Miri a poll takes milliseconds"
+)]
 fn a_loop_of_already_due_timers_lets_sleeps_fire() {
     on_thread_with_watchdog(WATCHDOG, || {
         minireactor::block_on(async {
@@ -248,6 +264,10 @@ fn the_budget_makes_a_task_yield_every_128_operations_and_unconstrained_never() 
 /// A task that yields in a loop leaves the timers their turn: a 10 ms interval that skips what it
 /// misses keeps at least 90 % of its ticks over a second.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "measures what real time allows, and under Miri a poll takes milliseconds"
+)]
 fn a_task_looping_on_yield_now_leaves_an_interval_its_ticks() {
     on_thread_with_watchdog(WATCHDOG, || {
         minireactor::block_on(async {

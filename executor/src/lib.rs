@@ -4,7 +4,8 @@
 //! Reading order:
 //! 1. `runtime` — [`Runtime`], [`block_on`], [`spawn`], [`spawn_blocking`]; `builder` — its
 //!    settings.
-//! 2. `scheduler` — the live tasks, the run queue, the `block_on` loop, shutdown.
+//! 2. `scheduler` — the live tasks, the run queue, the `block_on` loop, shutdown; `remote` —
+//!    the queue and flags of wakes from other threads (modelled with loom).
 //! 3. `task` — a task in one allocation (`task::raw`, the only unsafe code here), its waker,
 //!    [`JoinHandle`], [`AbortHandle`], [`JoinError`], [`Id`].
 //! 4. `join_set` — [`JoinSet`], a set of tasks joined as they finish.
@@ -18,8 +19,10 @@
 mod builder;
 mod context;
 mod join_set;
+mod remote;
 mod runtime;
 mod scheduler;
+mod sync;
 pub mod task;
 mod yield_now;
 

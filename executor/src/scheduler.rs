@@ -2,8 +2,9 @@
 //!
 //! Invariants:
 //! - A task is in `live` from `spawn` until it finishes (completes, panics, is aborted) or the
-//!   runtime shuts down; between two polls it is queued at most once locally and once remotely
-//!   (see the flags in `task::raw`).
+//!   runtime shuts down; between two polls it is queued at most once locally and, remotely, once
+//!   plus at most one push that raced with the poll's start (see the flags in `task::raw` and
+//!   `remote`).
 //! - The `block_on` future is scheduled like a task: its wake puts an entry in the same run
 //!   queue, so it is polled in turn with the tasks, never only between batches.
 //! - No `RefCell` borrow is held while a task or the `block_on` future is polled or dropped: a
@@ -18,7 +19,7 @@ use std::future::Future;
 use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use minireactor_reactor::{coop, Reactor, Unparker};
 use slab::Slab;
 
 use crate::context;
+use crate::remote::{QueuedFlag, RemoteQueue};
 use crate::task::raw::{self, JoinRef, PollOutcome, TaskRef};
 use crate::task::{Id, JoinHandle};
 
@@ -36,9 +38,7 @@ pub(crate) type Runnable = Option<TaskRef>;
 /// The part of a runtime that other threads reach through wakers.
 pub(crate) struct Shared {
     /// Entries woken from other threads, drained by the runtime's thread.
-    remote: Mutex<Vec<Runnable>>,
-    /// Set when `remote` may be non-empty, so the runtime only locks when there is work.
-    has_remote: AtomicBool,
+    remote: RemoteQueue<Runnable>,
     /// Set once the runtime is dropped: later remote wakes are ignored.
     closed: AtomicBool,
     unparker: Unparker,
@@ -50,14 +50,8 @@ impl Shared {
         if self.closed.load(Ordering::SeqCst) {
             return; // Dropped here: the runtime is gone, nothing will poll it.
         }
-        self.lock_remote().push(runnable);
-        self.has_remote.store(true, Ordering::SeqCst);
+        self.remote.push(runnable);
         self.unparker.unpark();
-    }
-
-    fn lock_remote(&self) -> std::sync::MutexGuard<'_, Vec<Runnable>> {
-        // Nothing panics while the lock is held, so a poisoned queue is still consistent.
-        self.remote.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -92,8 +86,7 @@ impl Scheduler {
         let reactor = Reactor::current()?;
         Ok(Scheduler {
             shared: Arc::new(Shared {
-                remote: Mutex::new(Vec::new()),
-                has_remote: AtomicBool::new(false),
+                remote: RemoteQueue::new(),
                 closed: AtomicBool::new(false),
                 unparker: reactor.unparker(),
             }),
@@ -209,7 +202,7 @@ impl Scheduler {
     /// Runs `future` to completion, driving every task and the reactor meanwhile.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         let main = Arc::new(MainWaker {
-            queued: AtomicBool::new(true),
+            queued: QueuedFlag::new(true),
             shared: self.shared.clone(),
         });
         let waker = waker_ref(&main);
@@ -223,7 +216,7 @@ impl Scheduler {
                     break;
                 };
                 let Some(task) = runnable else {
-                    main.queued.store(false, Ordering::Relaxed);
+                    main.queued.clear();
                     if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx))
                     {
                         return output;
@@ -232,7 +225,7 @@ impl Scheduler {
                 };
                 self.run_task(task);
             }
-            let idle = context::local_is_empty() && !self.shared.has_remote.load(Ordering::SeqCst);
+            let idle = context::local_is_empty() && !self.shared.remote.may_have_entries();
             let timeout = if idle { None } else { Some(Duration::ZERO) };
             if let Err(err) = self.reactor.turn(timeout) {
                 panic!("minireactor: the reactor cannot wait for events: {err}");
@@ -242,15 +235,9 @@ impl Scheduler {
 
     /// Moves entries woken from other threads into the local run queue.
     fn take_remote(&self) {
-        // A plain load first: the swap is a locked instruction, and the queue is nearly always
-        // empty.
-        if !self.shared.has_remote.load(Ordering::SeqCst)
-            || !self.shared.has_remote.swap(false, Ordering::SeqCst)
-        {
-            return;
+        if let Some(woken) = self.shared.remote.take() {
+            context::extend_local(woken);
         }
-        let woken = std::mem::take(&mut *self.shared.lock_remote());
-        context::extend_local(woken);
     }
 
     fn run_task(&self, task: TaskRef) {
@@ -314,7 +301,7 @@ impl Scheduler {
         drop(tasks);
         let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
         drop(queued);
-        let remote = std::mem::take(&mut *self.shared.lock_remote());
+        let remote = self.shared.remote.take_all();
         drop(remote);
         let waiter = self.on_drained.borrow_mut().take();
         drop(waiter);
@@ -340,21 +327,21 @@ impl<F: Future> Future for Forgotten<F> {
 }
 
 /// The waker of the future passed to `block_on`, which is not a task: its wake queues the
-/// run-queue entry `None`. One flag serves both paths; at worst a local and a remote wake race
-/// and the future is polled once more than needed, which futures allow.
+/// run-queue entry `None`. One flag serves both paths, so a local and a remote wake never both
+/// queue it; its `clear` before each poll is the one tasks use (see `remote`).
 struct MainWaker {
-    queued: AtomicBool,
+    queued: QueuedFlag,
     shared: Arc<Shared>,
 }
 
 impl ArcWake for MainWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
+        if !arc_self.queued.mark() {
+            return;
+        }
         if context::is_running_here(&arc_self.shared) {
-            if !arc_self.queued.load(Ordering::Relaxed) {
-                arc_self.queued.store(true, Ordering::Relaxed);
-                context::push_local(None);
-            }
-        } else if !arc_self.queued.swap(true, Ordering::SeqCst) {
+            context::push_local(None);
+        } else {
             arc_self.shared.push_remote(None);
         }
     }

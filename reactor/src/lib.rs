@@ -27,6 +27,7 @@ mod reactor;
 mod readiness;
 mod registration;
 mod source;
+mod sync;
 #[doc(hidden)]
 pub mod sys;
 pub mod time;

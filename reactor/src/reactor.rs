@@ -506,6 +506,9 @@ impl AsFd for Reactor {
 }
 
 #[cfg(test)]
+mod prop_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;

@@ -3,25 +3,39 @@
 //! An eventfd is registered edge-triggered with the reactor's epoll instance. Each write to it is
 //! a new edge, so it never needs draining; it is reset only if a write would overflow its counter.
 //!
-//! Writes are coalesced by two flags, with this handshake (all `SeqCst`):
+//! Writes are coalesced by two flags, with this handshake:
 //! - the reactor sets `parked`, then reads `notified`; if set, it does not block;
 //! - an unparker sets `notified`, then reads `parked`; if set, it writes the eventfd.
 //!
-//! Whatever the interleaving, at least one side sees the other's flag, so a notification is
-//! never lost; and only the first notification after the reactor last woke writes, so there is
-//! at most one write per wake-up of the reactor, and never more writes than notifications. (A
-//! notification that lands just after the wait returned, before `parked` is cleared, still
-//! writes: the next blocking wait then returns at once, a spurious wake and nothing worse.) The
-//! reactor clears `notified` when it wakes, *before* its caller
-//! looks at whatever the notifier queued, so work queued before the clear is seen then and work
-//! queued after it sets `notified` afresh.
+//! Each side has a `SeqCst` fence between its store and its load, so the two fences are ordered
+//! one way or the other and the side whose fence comes second sees the other's flag: whatever
+//! the interleaving, a notification is never lost. (Without an ordering both loads may read the
+//! old `false`, store buffering on x86 included, and the reactor sleeps with work queued.
+//! `SeqCst` on the four accesses would do as well, but loom models `SeqCst` fences and not
+//! `SeqCst` loads and stores; on x86 the reactor's fence costs what its `SeqCst` store did, and
+//! an unparker pays one fence more, only when it is the first since the reactor woke.) Only
+//! the first notification after the reactor last woke writes, so there is at most one write per
+//! wake-up of the reactor, and never more writes than notifications. (A notification that lands
+//! just after the wait returned, before `parked` is cleared, still writes: the next blocking
+//! wait then returns at once, a spurious wake and nothing worse.) The reactor clears `notified`
+//! when it wakes, *before* its caller looks at whatever the notifier queued, and the two swaps
+//! of `notified` synchronise, so work queued before the clear is seen then and work queued after
+//! it sets `notified` afresh.
+//!
+//! Loom checks all of this (`loom_tests`, run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p minireactor-reactor --release --lib loom`). Loom does
+//! not see the eventfd: the model reads `eventfd_writes`, incremented just before each write, as
+//! the kernel's counter.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::sync::{fence, AtomicBool, AtomicU64, Ordering};
 use crate::sys;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 /// State shared between a reactor and its [`Unparker`]s.
 #[derive(Debug)]
@@ -31,7 +45,8 @@ struct Shared {
     parked: AtomicBool,
     /// A notification arrived since the reactor last woke.
     notified: AtomicBool,
-    /// How many times the eventfd was written; exposed so tests can prove coalescing.
+    /// How many times the eventfd was written; exposed so tests can prove coalescing (and read
+    /// by the loom models as the eventfd itself).
     eventfd_writes: AtomicU64,
 }
 
@@ -62,10 +77,12 @@ impl Unparker {
     /// work the reactor's thread should look at.
     pub fn unpark(&self) {
         let shared = &*self.shared;
-        if shared.notified.swap(true, Ordering::SeqCst) {
+        // Release: whoever consumes this notification (`end_park`) sees the work queued before.
+        if shared.notified.swap(true, Ordering::AcqRel) {
             return; // Already notified since the reactor last woke; that wake covers this one.
         }
-        if !shared.parked.load(Ordering::SeqCst) {
+        fence(Ordering::SeqCst); // The handshake: see the module documentation.
+        if !shared.parked.load(Ordering::Relaxed) {
             return; // The reactor is awake and will see `notified` before it blocks.
         }
         shared.eventfd_writes.fetch_add(1, Ordering::Relaxed);
@@ -90,14 +107,16 @@ impl Unparker {
     /// Called by the reactor before a wait that may block: returns `false` if a notification is
     /// already pending, in which case the wait must not block.
     pub(crate) fn begin_park(&self) -> bool {
-        self.shared.parked.store(true, Ordering::SeqCst);
-        !self.shared.notified.load(Ordering::SeqCst)
+        self.shared.parked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst); // The handshake: see the module documentation.
+        !self.shared.notified.load(Ordering::Relaxed)
     }
 
     /// Called by the reactor after every wait: consumes pending notifications and says whether
     /// there was one.
     pub(crate) fn end_park(&self) -> bool {
-        self.shared.parked.store(false, Ordering::SeqCst);
-        self.shared.notified.swap(false, Ordering::SeqCst)
+        self.shared.parked.store(false, Ordering::Relaxed);
+        // Acquire: the caller then looks at the work queued before the notifications it consumes.
+        self.shared.notified.swap(false, Ordering::AcqRel)
     }
 }

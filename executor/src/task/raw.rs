@@ -38,12 +38,13 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::{Id, JoinError};
 use crate::context;
+use crate::remote::QueuedFlag;
 use crate::scheduler::Shared;
 
 /// The state of a task, touched only on the runtime's thread.
@@ -64,8 +65,8 @@ pub(crate) struct State {
 pub(crate) struct Header {
     /// References to the block; see the module documentation.
     refs: AtomicUsize,
-    /// In the runtime's remote queue. Set with a swap by whichever thread queues it.
-    queued_remotely: AtomicBool,
+    /// In the runtime's remote queue (see `remote` for the protocol).
+    queued_remotely: QueuedFlag,
     /// In the local run queue. Runtime's thread only.
     queued_locally: Cell<bool>,
     /// Runtime's thread only.
@@ -117,7 +118,7 @@ where
     let task = Box::new(RawTask {
         header: Header {
             refs: AtomicUsize::new(3),
-            queued_remotely: AtomicBool::new(false),
+            queued_remotely: QueuedFlag::new(false),
             queued_locally: Cell::new(true),
             state: Cell::new(State {
                 join_interest: true,
@@ -362,14 +363,7 @@ impl TaskRef {
     pub(crate) fn unschedule(&self) {
         let header = self.header();
         header.queued_locally.set(false);
-        // Usually clear already, and a plain load is cheap. If it reads a stale `false`, the
-        // remote queue still holds this task, and the poll that entry causes clears the flag:
-        // the scheduler drains that queue under its mutex, after the swap that set the flag.
-        if header.queued_remotely.load(Ordering::Relaxed) {
-            // A swap, not a store: it synchronises with the waking thread's swap, so the poll
-            // that follows sees whatever that thread wrote before waking.
-            header.queued_remotely.swap(false, Ordering::AcqRel);
-        }
+        header.queued_remotely.clear();
     }
 
     /// Polls the task once with a waker that refers to it.
@@ -483,7 +477,7 @@ fn schedule(task: NonNull<Header>, given: bool) {
         }
         queued
     } else {
-        let queued = !header.queued_remotely.swap(true, Ordering::AcqRel);
+        let queued = header.queued_remotely.mark();
         if queued {
             if !given {
                 increment(header);
