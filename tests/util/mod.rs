@@ -371,7 +371,6 @@ pub fn raise_open_file_limit(wanted: u64) -> bool {
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 }
 }
 
-
 /// Whether `fd` has close-on-exec set.
 pub fn is_cloexec(fd: std::os::fd::BorrowedFd<'_>) -> bool {
     // SAFETY: the fd is open (borrowed); F_GETFD takes no argument.
