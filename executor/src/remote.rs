@@ -27,25 +27,45 @@ use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 
 /// Entries woken from other threads, drained by the runtime's thread.
 pub(crate) struct RemoteQueue<T> {
-    entries: Mutex<Vec<T>>,
+    queue: Mutex<Queue<T>>,
     /// Set when `entries` may be non-empty, so the runtime's thread locks only when there is
     /// work.
     has_entries: AtomicBool,
 }
 
+struct Queue<T> {
+    entries: Vec<T>,
+    /// Set by [`RemoteQueue::close`]: a push after it hands its entry back. Under the lock, so
+    /// that no push can slip in between a close and its drain and stay queued forever (a task
+    /// left there would keep the runtime's shared state, and so itself, alive: a leaked cycle).
+    closed: bool,
+}
+
 impl<T> RemoteQueue<T> {
     pub(crate) fn new() -> RemoteQueue<T> {
         RemoteQueue {
-            entries: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue {
+                entries: Vec::new(),
+                closed: false,
+            }),
             has_entries: AtomicBool::new(false),
         }
     }
 
-    /// Queues `entry`. The flag is set after the push (and after the lock is released), so a
-    /// take that clears it before the push still finds it set afterwards.
-    pub(crate) fn push(&self, entry: T) {
-        self.lock().push(entry);
+    /// Queues `entry`, or hands it back if the queue is closed (the caller drops it, outside the
+    /// lock: its destructor may wake another entry). The flag is set after the push (and after
+    /// the lock is released), so a take that clears it before the push still finds it set
+    /// afterwards.
+    pub(crate) fn push(&self, entry: T) -> Result<(), T> {
+        {
+            let mut queue = self.lock();
+            if queue.closed {
+                return Err(entry);
+            }
+            queue.entries.push(entry);
+        }
         self.has_entries.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Every entry pushed since the last take, or `None` without locking if there is none.
@@ -57,7 +77,7 @@ impl<T> RemoteQueue<T> {
         {
             return None;
         }
-        Some(self.take_all())
+        Some(std::mem::take(&mut self.lock().entries))
     }
 
     /// Whether entries may be waiting: if not, the runtime may block (an entry pushed after this
@@ -66,14 +86,16 @@ impl<T> RemoteQueue<T> {
         self.has_entries.load(Ordering::SeqCst)
     }
 
-    /// Every entry, whatever the flag says: for shutdown.
-    pub(crate) fn take_all(&self) -> Vec<T> {
-        std::mem::take(&mut *self.lock())
+    /// Refuses every later push and returns every entry still queued: for shutdown.
+    pub(crate) fn close(&self) -> Vec<T> {
+        let mut queue = self.lock();
+        queue.closed = true;
+        std::mem::take(&mut queue.entries)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<T>> {
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
         // Nothing panics while the lock is held, so a poisoned queue is still consistent.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

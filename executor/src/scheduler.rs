@@ -18,7 +18,6 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::resume_unwind;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -37,21 +36,20 @@ pub(crate) type Runnable = Option<TaskRef>;
 
 /// The part of a runtime that other threads reach through wakers.
 pub(crate) struct Shared {
-    /// Entries woken from other threads, drained by the runtime's thread.
+    /// Entries woken from other threads, drained by the runtime's thread; closed when the
+    /// runtime shuts down, so that later remote wakes are dropped.
     remote: RemoteQueue<Runnable>,
-    /// Set once the runtime is dropped: later remote wakes are ignored.
-    closed: AtomicBool,
     unparker: Unparker,
 }
 
 impl Shared {
     /// Queues an entry woken from outside the runtime's thread and interrupts a blocking turn.
     pub(crate) fn push_remote(&self, runnable: Runnable) {
-        if self.closed.load(Ordering::SeqCst) {
-            return; // Dropped here: the runtime is gone, nothing will poll it.
+        match self.remote.push(runnable) {
+            Ok(()) => self.unparker.unpark(),
+            // Dropped here: the runtime is gone, nothing will poll it.
+            Err(refused) => drop(refused),
         }
-        self.remote.push(runnable);
-        self.unparker.unpark();
     }
 }
 
@@ -87,7 +85,6 @@ impl Scheduler {
         Ok(Scheduler {
             shared: Arc::new(Shared {
                 remote: RemoteQueue::new(),
-                closed: AtomicBool::new(false),
                 unparker: reactor.unparker(),
             }),
             reactor,
@@ -288,7 +285,6 @@ impl Scheduler {
     /// Tasks spawned by the destructors it runs are cancelled at once (see `spawn`), so this
     /// ends even if every destructor spawns.
     pub(crate) fn shutdown(&self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
         self.shutting_down.set(true);
         // Take the tasks out first: a future's destructor may spawn or drop other handles.
         let tasks: Vec<_> = self.live.borrow_mut().drain().collect();
@@ -301,7 +297,7 @@ impl Scheduler {
         drop(tasks);
         let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
         drop(queued);
-        let remote = self.shared.remote.take_all();
+        let remote = self.shared.remote.close();
         drop(remote);
         let waiter = self.on_drained.borrow_mut().take();
         drop(waiter);

@@ -354,7 +354,9 @@ mod tests {
         let (holder, _) = counting_waker();
         let mut held = WaitSlot::Unassigned; // Keeps the inline slot, so the slab is used too.
         assert!(!poll(&mut source, Interest::Readable, &mut held, &holder));
-        for _ in 0..10_000 {
+        // Under Miri, 10,000 rounds take over three minutes; a hundred show the same leak.
+        let rounds = if cfg!(miri) { 100 } else { 10_000 };
+        for _ in 0..rounds {
             let (waker, _) = counting_waker();
             let mut slot = WaitSlot::Unassigned;
             assert!(!poll(&mut source, Interest::Readable, &mut slot, &waker));

@@ -42,7 +42,7 @@ fn wake(task: &Task, queue: &RemoteQueue<()>) {
             "a task has {} entries in the queue",
             already + 1
         );
-        queue.push(());
+        queue.push(()).expect("the model never closes this queue");
     }
 }
 
@@ -125,7 +125,7 @@ fn loom_take_sees_every_pushed_entry() {
         let pushers: Vec<_> = (0..PUSHERS)
             .map(|entry| {
                 let queue = queue.clone();
-                thread::spawn(move || queue.push(entry))
+                thread::spawn(move || queue.push(entry).expect("the queue is open"))
             })
             .collect();
         let mut taken = queue.take().unwrap_or_default();
@@ -144,6 +144,31 @@ fn loom_take_sees_every_pushed_entry() {
             taken,
             (0..PUSHERS).collect::<Vec<_>>(),
             "an entry was lost or taken twice"
+        );
+    });
+}
+
+/// A thread pushes while the runtime's thread closes the queue (shutdown): the entry is either
+/// refused, back in the pusher's hands, or among those the close returns. Never left queued,
+/// where nothing would drop it (a task's entry there keeps the runtime's state alive: a leak).
+#[test]
+fn loom_a_push_racing_the_close_is_refused_or_drained() {
+    loom::model(|| {
+        let queue = Arc::new(RemoteQueue::new());
+        let pusher = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.push(7).is_err())
+        };
+        let drained = queue.close();
+        let refused = pusher.join().unwrap();
+        assert_eq!(
+            usize::from(refused) + drained.len(),
+            1,
+            "the entry was neither refused nor drained, or both"
+        );
+        assert!(
+            queue.take().is_none_or(|left| left.is_empty()),
+            "an entry stayed queued after the close"
         );
     });
 }

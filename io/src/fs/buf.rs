@@ -86,6 +86,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "fills a buffer of several MiB: over 4 minutes under Miri"
+    )]
     fn reads_are_capped_and_taken_in_pieces() {
         let source = vec![7u8; MAX_BUF + 10];
         let mut buf = Buf::default();
