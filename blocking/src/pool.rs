@@ -233,11 +233,28 @@ mod tests {
     fn threads_start_on_demand_and_exit_when_idle() {
         let pool = Pool::new(4, Duration::from_millis(50));
         assert_eq!(pool.threads(), 0, "no thread before the first job");
-        run_blocking(&pool, || {});
-        assert_eq!(pool.threads(), 1);
+        // Counted while a job runs: once it is done, the thread may exit before any assertion
+        // (under Miri, 50 ms pass quickly).
+        let threads_while_running = |pool: &Pool| {
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let (started, running) = std::sync::mpsc::channel();
+            let job = pool.spawn(move || {
+                started.send(()).unwrap();
+                released.recv().unwrap();
+            });
+            running.recv().unwrap();
+            let threads = pool.threads();
+            release.send(()).unwrap();
+            drop(job);
+            threads
+        };
+        assert_eq!(threads_while_running(&pool), 1);
         eventually("the idle thread exits", || pool.threads() == 0);
-        run_blocking(&pool, || {});
-        assert_eq!(pool.threads(), 1, "a thread starts again when needed");
+        assert_eq!(
+            threads_while_running(&pool),
+            1,
+            "a thread starts again when needed"
+        );
     }
 
     #[test]
