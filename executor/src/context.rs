@@ -149,6 +149,7 @@ pub(crate) fn pop_local() -> Option<Runnable> {
 }
 
 /// Whether the running runtime's queue is empty.
+#[inline]
 pub(crate) fn local_is_empty() -> bool {
     RUN_QUEUE.with_borrow(VecDeque::is_empty)
 }

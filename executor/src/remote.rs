@@ -69,12 +69,22 @@ impl<T> RemoteQueue<T> {
     }
 
     /// Every entry pushed since the last take, or `None` without locking if there is none.
+    ///
+    /// Inlined, with the locking part out of line: the runtime checks once per turn, and the
+    /// queue is nearly always empty.
+    #[inline]
     pub(crate) fn take(&self) -> Option<Vec<T>> {
-        // A plain load first: the swap is a locked instruction, and the queue is nearly always
-        // empty.
-        if !self.has_entries.load(Ordering::SeqCst)
-            || !self.has_entries.swap(false, Ordering::SeqCst)
-        {
+        // A plain load first: the swap is a locked instruction.
+        if !self.has_entries.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.take_flagged()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_flagged(&self) -> Option<Vec<T>> {
+        if !self.has_entries.swap(false, Ordering::SeqCst) {
             return None;
         }
         Some(std::mem::take(&mut self.lock().entries))

@@ -231,6 +231,7 @@ impl Scheduler {
     }
 
     /// Moves entries woken from other threads into the local run queue.
+    #[inline]
     fn take_remote(&self) {
         if let Some(woken) = self.shared.remote.take() {
             context::extend_local(woken);

@@ -35,27 +35,7 @@ impl Ready {
 
     /// Translates an epoll event mask into readiness bits.
     pub(crate) fn from_epoll(events: u32) -> Ready {
-        let has = |flag: libc::c_int| events & flag as u32 != 0;
-        let mut ready = Ready::EMPTY;
-        if has(libc::EPOLLIN) {
-            ready |= Ready::READABLE;
-        }
-        if has(libc::EPOLLOUT) {
-            ready |= Ready::WRITABLE;
-        }
-        if has(libc::EPOLLRDHUP) {
-            ready |= Ready::READ_CLOSED;
-        }
-        if has(libc::EPOLLHUP) {
-            ready |= Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-        }
-        if has(libc::EPOLLERR) {
-            ready |= Ready::ERROR;
-        }
-        if has(libc::EPOLLPRI) {
-            ready |= Ready::PRIORITY;
-        }
-        ready
+        FROM_EPOLL[epoll_index(events)]
     }
 
     /// Whether every bit of `other` is set in `self`.
@@ -112,6 +92,67 @@ impl Ready {
     pub fn is_priority(self) -> bool {
         self.contains(Ready::PRIORITY)
     }
+}
+
+/// The epoll bits [`Ready::from_epoll`] reads, packed into 6 bits: `EPOLLIN`, `EPOLLPRI`,
+/// `EPOLLOUT`, `EPOLLERR` and `EPOLLHUP` are bits 0–4 already; `EPOLLRDHUP` (bit 13) moves to 5.
+const fn epoll_index(events: u32) -> usize {
+    (events & 0x1f | (events >> 8) & 0x20) as usize
+}
+
+/// [`Ready::from_epoll`] for every combination of the bits it reads: a table, because the
+/// conversion runs for every event of every turn and six tests and branches cost more.
+const FROM_EPOLL: [Ready; 64] = {
+    let mut table = [Ready::EMPTY; 64];
+    let flags = [
+        libc::EPOLLIN,
+        libc::EPOLLPRI,
+        libc::EPOLLOUT,
+        libc::EPOLLERR,
+        libc::EPOLLHUP,
+        libc::EPOLLRDHUP,
+    ];
+    let mut combination = 0;
+    while combination < 64 {
+        let mut events = 0u32;
+        let mut bit = 0;
+        while bit < flags.len() {
+            if combination & (1 << bit) != 0 {
+                events |= flags[bit] as u32;
+            }
+            bit += 1;
+        }
+        table[epoll_index(events)] = convert_epoll(events);
+        combination += 1;
+    }
+    table
+};
+
+/// The mapping itself, evaluated at compile time into [`FROM_EPOLL`].
+const fn convert_epoll(events: u32) -> Ready {
+    const fn has(events: u32, flag: libc::c_int) -> bool {
+        events & flag as u32 != 0
+    }
+    let mut ready = 0;
+    if has(events, libc::EPOLLIN) {
+        ready |= Ready::READABLE.0;
+    }
+    if has(events, libc::EPOLLOUT) {
+        ready |= Ready::WRITABLE.0;
+    }
+    if has(events, libc::EPOLLRDHUP) {
+        ready |= Ready::READ_CLOSED.0;
+    }
+    if has(events, libc::EPOLLHUP) {
+        ready |= Ready::READ_CLOSED.0 | Ready::WRITE_CLOSED.0;
+    }
+    if has(events, libc::EPOLLERR) {
+        ready |= Ready::ERROR.0;
+    }
+    if has(events, libc::EPOLLPRI) {
+        ready |= Ready::PRIORITY.0;
+    }
+    Ready(ready)
 }
 
 impl BitOr for Ready {
@@ -224,6 +265,33 @@ mod tests {
         let ready = Ready::from_epoll(libc::EPOLLERR as u32);
         for interest in [Interest::Readable, Interest::Writable, Interest::Priority] {
             assert!(ready.intersects(interest.mask()), "{interest:?}");
+        }
+    }
+
+    /// The table against the mapping written out by hand: every combination of the six bits,
+    /// with bits epoll sets that are not read (`EPOLLRDNORM`, `EPOLLWRNORM`, ...) mixed in.
+    #[test]
+    fn every_combination_of_epoll_bits_maps_to_the_union_of_its_bits() {
+        let singles = [
+            (libc::EPOLLIN, Ready::READABLE),
+            (libc::EPOLLPRI, Ready::PRIORITY),
+            (libc::EPOLLOUT, Ready::WRITABLE),
+            (libc::EPOLLERR, Ready::ERROR),
+            (libc::EPOLLHUP, Ready::READ_CLOSED | Ready::WRITE_CLOSED),
+            (libc::EPOLLRDHUP, Ready::READ_CLOSED),
+        ];
+        let ignored = (libc::EPOLLRDNORM | libc::EPOLLWRNORM | libc::EPOLLRDBAND) as u32;
+        for combination in 0..64u32 {
+            let mut events = 0;
+            let mut expected = Ready::EMPTY;
+            for (bit, (flag, ready)) in singles.iter().enumerate() {
+                if combination & (1 << bit) != 0 {
+                    events |= *flag as u32;
+                    expected |= *ready;
+                }
+            }
+            assert_eq!(Ready::from_epoll(events), expected, "{events:#x}");
+            assert_eq!(Ready::from_epoll(events | ignored), expected, "{events:#x}");
         }
     }
 }

@@ -151,6 +151,7 @@ impl Source {
     }
 
     /// Records an event at `tick` and moves the wakers it satisfies into `wake`.
+    #[inline]
     pub(crate) fn record(&mut self, ready: Ready, tick: u64, wake: &mut Vec<Waker>) {
         self.readiness |= ready;
         self.tick = tick;

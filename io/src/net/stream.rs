@@ -91,6 +91,7 @@ pub(crate) fn poll_read_vectored<S: AsFd>(
 }
 
 /// The read loop: `recv` asks for `wanted` bytes.
+#[inline]
 fn poll_read_with<S: AsFd>(
     fd: &AsyncFd<S>,
     waiter: &mut Readiness<'_>,
