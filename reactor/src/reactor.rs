@@ -17,7 +17,7 @@
 //!   lock): a clone bumps a reference count, and one that panics unwinds before anything was
 //!   changed. A waker whose clone re-entered the reactor would get a `BorrowMutError` panic.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -373,8 +373,7 @@ impl Reactor {
         let mut sources = self.sources.borrow_mut();
         let source = &mut sources[id.key];
         let Some(event) = source.ready_for(interest) else {
-            drop(sources);
-            return self.poll_ready_slow(id, interest, slot, cx);
+            return self.wait_for_edge(sources, id, interest, slot, cx);
         };
         let released = match *slot {
             WaitSlot::Polled | WaitSlot::Unassigned => None,
@@ -390,20 +389,25 @@ impl Reactor {
         Poll::Ready(Ok(event))
     }
 
-    #[inline(never)]
-    fn poll_ready_slow(
+    /// The waiting half of [`poll_ready`](Self::poll_ready): stores the task's waker under the
+    /// borrow the readiness check took.
+    #[inline]
+    fn wait_for_edge(
         &self,
+        mut sources: RefMut<'_, Slab<Source>>,
         id: SlotId,
         interest: Interest,
         slot: &mut WaitSlot,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyEvent>> {
-        self.check_not_inherited()?;
-        let (poll, replaced) = self.sources.borrow_mut()[id.key].poll_ready(interest, slot, cx);
+        if self.is_inherited() {
+            drop(sources);
+            return Poll::Ready(Err(inherited_across_fork()));
+        }
+        let replaced = sources[id.key].store_waiter(interest.direction(), slot, cx.waker());
+        drop(sources);
         drop(replaced); // After the borrow: dropping a waker may run arbitrary code.
-        let event = std::task::ready!(poll);
-        std::task::ready!(crate::coop::poll_proceed(cx));
-        Poll::Ready(Ok(event))
+        Poll::Pending
     }
 
     #[inline]

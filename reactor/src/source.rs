@@ -18,7 +18,7 @@
 //! - The number of stored wakers is at most the number of live readiness futures plus two.
 
 use std::os::fd::RawFd;
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 
 use slab::Slab;
 
@@ -98,29 +98,25 @@ impl Source {
         })
     }
 
-    /// Returns the readiness for `interest` if any; otherwise stores the task's waker in `slot`
-    /// and returns `Pending`. Events are only recorded during a reactor turn, never concurrently
+    /// Stores the task's waker in `slot`, for a wait that [`ready_for`](Self::ready_for) just
+    /// found unsatisfied. Events are only recorded during a reactor turn, never concurrently
     /// with this call, so checking and then storing cannot miss an event.
     ///
-    /// Also returns the waker this poll replaced, for the caller to drop once its borrow of the
-    /// reactor is released (dropping a waker may run arbitrary code).
+    /// Returns the waker this replaced, for the caller to drop once its borrow of the reactor is
+    /// released (dropping a waker may run arbitrary code).
     #[inline]
-    pub(crate) fn poll_ready(
+    pub(crate) fn store_waiter(
         &mut self,
-        interest: Interest,
+        direction: Direction,
         slot: &mut WaitSlot,
-        cx: &mut Context<'_>,
-    ) -> (Poll<ReadyEvent>, Option<Waker>) {
-        if let Some(event) = self.ready_for(interest) {
-            return (Poll::Ready(event), None);
-        }
-        let direction = interest.direction();
+        waker: &Waker,
+    ) -> Option<Waker> {
         let stored = match *slot {
             WaitSlot::Polled => &mut self.polled[direction as usize],
             WaitSlot::Inline => &mut self.inline[direction as usize].waker,
             WaitSlot::Slab(key) => &mut self.waiters[key].waker,
             WaitSlot::Unassigned => {
-                let waker = Some(cx.waker().clone());
+                let waker = Some(waker.clone());
                 let inline = &mut self.inline[direction as usize];
                 if inline.held {
                     let key = self.waiters.insert(Waiter { direction, waker });
@@ -129,14 +125,13 @@ impl Source {
                     *inline = InlineWaiter { held: true, waker };
                     *slot = WaitSlot::Inline;
                 }
-                return (Poll::Pending, None);
+                return None;
             }
         };
-        let replaced = match stored {
-            Some(waker) if waker.will_wake(cx.waker()) => None,
-            stored => stored.replace(cx.waker().clone()),
-        };
-        (Poll::Pending, replaced)
+        match stored {
+            Some(stored) if stored.will_wake(waker) => None,
+            stored => stored.replace(waker.clone()),
+        }
     }
 
     /// Frees the owned slot a future of `direction` held; returns its waker for the caller to
@@ -228,11 +223,14 @@ mod tests {
         }
     }
 
+    /// What the reactor's `poll_ready` does with a source: the readiness if any, otherwise the
+    /// waker stored. `true` if ready.
     fn poll(source: &mut Source, interest: Interest, slot: &mut WaitSlot, waker: &Waker) -> bool {
-        source
-            .poll_ready(interest, slot, &mut Context::from_waker(waker))
-            .0
-            .is_ready()
+        if source.ready_for(interest).is_some() {
+            return true;
+        }
+        drop(source.store_waiter(interest.direction(), slot, waker));
+        false
     }
 
     #[test]
@@ -240,13 +238,9 @@ mod tests {
         let mut source = Source::new(0, 0);
         let mut wake = Vec::new();
         source.record(Ready::READABLE, 1, &mut wake);
-        let (waker, _) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        let (Poll::Ready(observed), _) =
-            source.poll_ready(Interest::Readable, &mut WaitSlot::Polled, &mut cx)
-        else {
-            panic!("readable after an EPOLLIN event");
-        };
+        let observed = source
+            .ready_for(Interest::Readable)
+            .expect("readable after an EPOLLIN event");
         // A new edge arrives between the observation and the clear.
         source.record(Ready::READABLE, 2, &mut wake);
         source.clear(observed);
@@ -254,11 +248,9 @@ mod tests {
             source.readiness().is_readable(),
             "the newer edge was erased"
         );
-        let (Poll::Ready(latest), _) =
-            source.poll_ready(Interest::Readable, &mut WaitSlot::Polled, &mut cx)
-        else {
-            panic!("still readable");
-        };
+        let latest = source
+            .ready_for(Interest::Readable)
+            .expect("still readable");
         source.clear(latest);
         assert!(!source.readiness().is_readable());
     }
@@ -268,7 +260,6 @@ mod tests {
         let mut source = Source::new(0, 0);
         source.record(Ready::READABLE | Ready::READ_CLOSED, 1, &mut Vec::new());
         let (waker, _) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
         // Still ready after any number of polls: EOF is reported, never waited for.
         for _ in 0..3 {
             assert!(poll(
@@ -278,11 +269,7 @@ mod tests {
                 &waker
             ));
         }
-        let (Poll::Ready(observed), _) =
-            source.poll_ready(Interest::Readable, &mut WaitSlot::Polled, &mut cx)
-        else {
-            panic!("readable");
-        };
+        let observed = source.ready_for(Interest::Readable).expect("readable");
         // Only an operation that answered EAGAIN clears, and then the fd is open again.
         source.clear(observed);
         assert!(!poll(
