@@ -357,8 +357,8 @@ impl Reactor {
         self.epoll.delete(fd)
     }
 
-    /// Readiness for `interest`, or the task's waker stored in `slot`. The fast path — readiness
-    /// already there — is kept small and inline; storing a waker is out of line.
+    /// Readiness for `interest`, or the task's waker stored in `slot`, both under one borrow of
+    /// the sources and one lookup of this one.
     ///
     /// Readiness that resolves frees the waiter slot `slot` held (a later poll takes one
     /// again), so a readiness future that completes has nothing left to free when dropped.
