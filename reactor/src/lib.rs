@@ -30,6 +30,8 @@ mod source;
 mod sync;
 #[doc(hidden)]
 pub mod sys;
+#[cfg(test)]
+mod test_waker;
 pub mod time;
 mod timers;
 mod unpark;

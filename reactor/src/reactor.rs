@@ -517,16 +517,10 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::os::unix::net::UnixStream;
-    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::Wake;
 
-    struct CountingWaker(AtomicUsize);
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::test_waker::counting_waker;
 
     /// Regression: an event for a freed slot must not reach the slot's next owner.
     ///
@@ -559,8 +553,7 @@ mod tests {
         assert_ne!(b_id.generation, a_id.generation);
         reactor.turn(Some(Duration::ZERO)).unwrap(); // Initial EPOLLOUT edges of A and B.
 
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (waker, counter) = counting_waker();
         let poll = reactor.poll_ready(
             b_id,
             Interest::Readable,
@@ -572,11 +565,7 @@ mod tests {
         a_peer.write_all(b"stale").unwrap();
         let events = reactor.turn(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(events, 1, "the kernel should report A's old token once");
-        assert_eq!(
-            counter.0.load(Ordering::SeqCst),
-            0,
-            "B was woken by A's event"
-        );
+        assert_eq!(counter.count(), 0, "B was woken by A's event");
         assert!(!reactor.readiness(b_id).is_readable());
 
         reactor.deregister(b_id).unwrap();
@@ -603,14 +592,13 @@ mod tests {
             }
         }
         let reactor = Reactor::current().unwrap();
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        let counting = Waker::from(counter.clone());
+        let (counting, counter) = counting_waker();
         reactor.defer(&counting);
         reactor.defer(&Waker::from(Arc::new(Panicking)));
         reactor.defer(&counting);
         let turned = catch_unwind(AssertUnwindSafe(|| reactor.turn(Some(Duration::ZERO))));
         assert!(turned.is_err(), "the panic reaches the caller of turn");
-        assert_eq!(counter.0.load(Ordering::SeqCst), 2, "a wake was lost");
+        assert_eq!(counter.count(), 2, "a wake was lost");
         reactor.turn(Some(Duration::ZERO)).unwrap(); // The reactor is still usable.
     }
 }

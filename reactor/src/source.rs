@@ -198,30 +198,7 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_test_waker::counting_waker;
-
-    /// A minimal counting waker, so these unit tests need no dependency.
-    mod futures_test_waker {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Arc;
-        use std::task::{Wake, Waker};
-
-        pub(super) struct Counter(pub(super) AtomicUsize);
-        impl Counter {
-            pub(super) fn count(&self) -> usize {
-                self.0.load(Ordering::SeqCst)
-            }
-        }
-        impl Wake for Counter {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        pub(super) fn counting_waker() -> (Waker, Arc<Counter>) {
-            let counter = Arc::new(Counter(AtomicUsize::new(0)));
-            (Waker::from(counter.clone()), counter)
-        }
-    }
+    use crate::test_waker::counting_waker;
 
     /// What the reactor's `poll_ready` does with a source: the readiness if any, otherwise the
     /// waker stored. `true` if ready.
