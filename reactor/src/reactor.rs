@@ -17,7 +17,7 @@
 //!   lock): a clone bumps a reference count, and one that panics unwinds before anything was
 //!   changed. A waker whose clone re-entered the reactor would get a `BorrowMutError` panic.
 
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -155,19 +155,18 @@ impl Reactor {
     }
 
     /// Runs `f` with this thread's reactor, created on first use (as [`current`](Self::current)),
-    /// without cloning its `Rc`: for the timers' hot paths.
+    /// without cloning its `Rc`: for the timers' hot paths. `f` runs under a borrow of the
+    /// thread-local, so it must not drop or wake a waker (cloning one is fine).
     pub(crate) fn with_current<R>(f: impl FnOnce(&Reactor) -> R) -> io::Result<R> {
-        let mut f = Some(f);
         let existing = CURRENT
             .try_with(|current| match &*current.borrow() {
-                Some(reactor) if !reactor.is_inherited() => f.take().map(|f| f(reactor)),
-                _ => None,
+                Some(reactor) if !reactor.is_inherited() => Ok(f(reactor)),
+                _ => Err(f),
             })
             .map_err(|_| thread_exiting())?;
-        match (existing, f) {
-            (Some(result), _) => Ok(result),
-            (None, Some(f)) => Ok(f(&*Reactor::current()?)),
-            (None, None) => unreachable!("`f` runs at most once"),
+        match existing {
+            Ok(result) => Ok(result),
+            Err(f) => Ok(f(&*Reactor::current()?)),
         }
     }
 
@@ -188,7 +187,7 @@ impl Reactor {
     /// Whether this is the parent's reactor, seen from a forked child: it then refuses to wait
     /// or register, and deletes nothing from the epoll instance it shares with the parent.
     #[inline(always)]
-    pub fn is_inherited(&self) -> bool {
+    pub(crate) fn is_inherited(&self) -> bool {
         fork::count() != self.forks_at_creation
     }
 
@@ -360,7 +359,7 @@ impl Reactor {
     /// Readiness for `interest`, or the task's waker stored in `slot`, both under one borrow of
     /// the sources and one lookup of this one.
     ///
-    /// Readiness that resolves frees the waiter slot `slot` held (a later poll takes one
+    /// Readiness that resolves frees the waiter slot `slot` held (a later `Pending` takes one
     /// again), so a readiness future that completes has nothing left to free when dropped.
     #[inline(always)]
     pub(crate) fn poll_ready(
@@ -373,41 +372,20 @@ impl Reactor {
         let mut sources = self.sources.borrow_mut();
         let source = &mut sources[id.key];
         let Some(event) = source.ready_for(interest) else {
-            return self.wait_for_edge(sources, id, interest, slot, cx);
+            self.check_not_inherited()?;
+            let replaced = source.store_waiter(interest.direction(), slot, cx.waker());
+            drop(sources);
+            drop(replaced); // After the borrow: dropping a waker may run arbitrary code.
+            return Poll::Pending;
         };
-        let released = match *slot {
-            WaitSlot::Polled | WaitSlot::Unassigned => None,
-            held => {
-                *slot = WaitSlot::Unassigned;
-                source.remove_waiter(held, interest.direction())
-            }
-        };
+        let released = slot
+            .take_held()
+            .and_then(|held| source.remove_waiter(held, interest.direction()));
         drop(sources);
         drop(released); // After the borrow.
         self.check_not_inherited()?;
         std::task::ready!(crate::coop::poll_proceed(cx));
         Poll::Ready(Ok(event))
-    }
-
-    /// The waiting half of [`poll_ready`](Self::poll_ready): stores the task's waker under the
-    /// borrow the readiness check took.
-    #[inline]
-    fn wait_for_edge(
-        &self,
-        mut sources: RefMut<'_, Slab<Source>>,
-        id: SlotId,
-        interest: Interest,
-        slot: &mut WaitSlot,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<ReadyEvent>> {
-        if self.is_inherited() {
-            drop(sources);
-            return Poll::Ready(Err(inherited_across_fork()));
-        }
-        let replaced = sources[id.key].store_waiter(interest.direction(), slot, cx.waker());
-        drop(sources);
-        drop(replaced); // After the borrow: dropping a waker may run arbitrary code.
-        Poll::Pending
     }
 
     #[inline]
@@ -446,10 +424,10 @@ impl Reactor {
         self.timers.borrow_mut().insert(deadline, waker)
     }
 
-    pub(crate) fn update_timer_waker(&self, key: TimerKey, waker: &Waker) -> bool {
-        let replaced = self.timers.borrow_mut().update_waker(key, waker);
-        // The replaced waker, if any, is dropped here, after the borrow.
-        replaced.is_some()
+    /// Stores `waker` for the timer `key`; `None` if the key is stale, else the waker it
+    /// replaced, for the caller to drop after its own borrows.
+    pub(crate) fn update_timer_waker(&self, key: TimerKey, waker: &Waker) -> Option<Option<Waker>> {
+        self.timers.borrow_mut().update_waker(key, waker)
     }
 
     pub(crate) fn remove_timer(&self, key: TimerKey) {

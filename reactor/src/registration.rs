@@ -8,7 +8,7 @@
 //! only after deregistering).
 //!
 //! Waiting comes in two forms (see `source` for why): [`Registration::ready`] returns a
-//! [`Readiness`] future that owns a waiter slot until it is dropped, so any number of tasks can
+//! [`Readiness`] future that owns a waiter slot while it waits (until it resolves or is dropped), so any number of tasks can
 //! wait at once and a cancelled wait leaves nothing behind; [`Registration::poll_ready`] is for
 //! `poll_*` methods and shares one waker per direction with every other such poll.
 
@@ -74,7 +74,7 @@ impl Registration {
     }
 
     /// A future that waits until readiness satisfies `interest`, with a waiter slot of its own
-    /// (freed when it is dropped). It may be polled again after it resolved, to wait again.
+    /// (freed when it resolves or is dropped). It may be polled again after it resolved, to wait again.
     pub fn ready(&self, interest: Interest) -> Readiness<'_> {
         Readiness {
             registration: self,
@@ -157,11 +157,11 @@ impl Future for Readiness<'_> {
 impl Drop for Readiness<'_> {
     #[inline]
     fn drop(&mut self) {
-        if matches!(self.slot, WaitSlot::Inline | WaitSlot::Slab(_)) {
+        if let Some(held) = self.slot.take_held() {
             let registration = self.registration;
             registration
                 .reactor
-                .remove_waiter(registration.id, self.slot, self.interest);
+                .remove_waiter(registration.id, held, self.interest);
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Two kinds of waiter, so that nothing is ever stored that outlives the wait it belongs to:
 //! - **Owned**: a readiness future ([`crate::Readiness`] made by `Registration::ready`) owns a
-//!   slot from its first `Pending` until it is dropped; re-polls update the slot in place, an
-//!   event takes the waker out and leaves the slot, and dropping the future frees it. The first
+//!   slot from a `Pending` until it resolves or is dropped; re-polls update the slot in place,
+//!   an event takes the waker out and leaves the slot, and the poll that finds the readiness,
+//!   or dropping the future, frees it. The first
 //!   owned waiter of a direction gets the direction's inline slot (the common case: one task
 //!   reads, one writes, no slab work at all); more wait in the `waiters` slab. Any number of
 //!   tasks can wait on one fd this way, and a cancelled wait (a `select`, a `timeout`) leaves
@@ -35,6 +36,20 @@ pub(crate) enum WaitSlot {
     Inline,
     /// A slot of the `waiters` slab, held by this future.
     Slab(usize),
+}
+
+impl WaitSlot {
+    /// The owned slot this future holds, if any, leaving it `Unassigned`.
+    #[inline]
+    pub(crate) fn take_held(&mut self) -> Option<WaitSlot> {
+        match *self {
+            WaitSlot::Polled | WaitSlot::Unassigned => None,
+            held => {
+                *self = WaitSlot::Unassigned;
+                Some(held)
+            }
+        }
+    }
 }
 
 /// The inline owned slot of one direction.

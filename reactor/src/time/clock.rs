@@ -68,6 +68,7 @@ impl Clock {
     pub(crate) fn resume(&self) {
         if let Some(frozen) = self.frozen.take() {
             self.resumed.set(Some((Instant::now(), frozen)));
+            self.last_read.set(frozen); // What `last_read()` showed while paused.
         }
     }
 
@@ -81,5 +82,24 @@ impl Clock {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Regression: `last_read` kept the read from before the pause after `resume`, an hour of
+    /// virtual time behind what the clock had shown.
+    #[test]
+    fn last_read_after_resume_is_the_instant_the_paused_clock_showed() {
+        let clock = Clock::new();
+        clock.pause();
+        let shown = clock.now() + Duration::from_secs(3600);
+        assert!(clock.advance_to(shown));
+        clock.resume();
+        assert!(clock.last_read() >= shown, "last_read went back in time");
+        assert!(clock.now() >= shown);
     }
 }

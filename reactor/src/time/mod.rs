@@ -61,8 +61,17 @@ use crate::reactor::Reactor;
 /// If the reactor cannot be created (out of file descriptors; inside a runtime it already
 /// exists) or the thread is exiting.
 fn reactor() -> std::rc::Rc<Reactor> {
-    Reactor::current()
-        .unwrap_or_else(|err| panic!("minireactor: cannot use this thread's reactor: {err}"))
+    Reactor::current().unwrap_or_else(|err| reactor_unusable(err))
+}
+
+/// Runs `f` with this thread's reactor without cloning its `Rc` (see `Reactor::with_current`:
+/// `f` must not drop or wake a waker). Panics as [`reactor`].
+fn with_reactor<R>(f: impl FnOnce(&Reactor) -> R) -> R {
+    Reactor::with_current(f).unwrap_or_else(|err| reactor_unusable(err))
+}
+
+fn reactor_unusable(err: std::io::Error) -> ! {
+    panic!("minireactor: cannot use this thread's reactor: {err}")
 }
 
 /// The current instant of this thread's timer clock: the real monotonic clock, unless [`pause`]d.
@@ -70,19 +79,18 @@ fn reactor() -> std::rc::Rc<Reactor> {
 /// # Panics
 /// As [`Sleep`]'s poll: if this thread's reactor cannot be created.
 pub fn now() -> Instant {
-    Reactor::with_current(|reactor| reactor.clock().now())
-        .unwrap_or_else(|err| panic!("minireactor: cannot use this thread's reactor: {err}"))
+    with_reactor(|reactor| reactor.clock().now())
 }
 
 /// Pauses this thread's timer clock; see the [module documentation](self#a-paused-clock-for-tests).
 /// Pausing a paused clock does nothing.
 pub fn pause() {
-    reactor().clock().pause();
+    with_reactor(|reactor| reactor.clock().pause());
 }
 
 /// Lets a paused clock run again, at the real rate, from the instant it showed.
 pub fn resume() {
-    reactor().clock().resume();
+    with_reactor(|reactor| reactor.clock().resume());
 }
 
 /// Moves a paused clock forward by `duration`, then yields until the reactor has fired every

@@ -72,35 +72,37 @@ impl Sleep {
 }
 
 /// # Panics
-/// On a poll before the deadline, if this thread's reactor cannot be created (its epoll
+/// On a poll, if this thread's reactor cannot be created (its epoll
 /// instance or eventfd, e.g. when out of file descriptors). Inside a runtime it already exists.
 impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let due = Reactor::with_current(|reactor| {
+        // `Ok(replaced waker)` while the timer waits, `Err(())` once it is due.
+        let waiting = super::with_reactor(|reactor| {
             // The clock as last read, not a new read: if the deadline is later, the timer is
             // (re)armed, and a deadline that passed since fires at the next turn.
             if this.deadline <= reactor.clock().last_read() {
-                return true;
+                return Err(());
             }
-            match this.entry {
-                Some(entry)
-                    if entry.reactor == reactor.id()
-                        && reactor.update_timer_waker(entry.key, cx.waker()) => {}
-                _ => {
-                    let key = reactor.insert_timer(this.deadline, cx.waker().clone());
-                    this.entry = Some(TimerEntry {
-                        reactor: reactor.id(),
-                        key,
-                    });
+            let replaced = match this.entry {
+                Some(entry) if entry.reactor == reactor.id() => {
+                    reactor.update_timer_waker(entry.key, cx.waker())
                 }
-            }
-            false
-        })
-        .unwrap_or_else(|err| panic!("minireactor: cannot use this thread's reactor: {err}"));
-        if !due {
+                _ => None,
+            };
+            Ok(replaced.unwrap_or_else(|| {
+                let key = reactor.insert_timer(this.deadline, cx.waker().clone());
+                this.entry = Some(TimerEntry {
+                    reactor: reactor.id(),
+                    key,
+                });
+                None
+            }))
+        });
+        if let Ok(replaced) = waiting {
+            drop(replaced); // Outside the reactor's borrows: dropping a waker may run any code.
             return Poll::Pending;
         }
         std::task::ready!(coop::poll_proceed(cx));
