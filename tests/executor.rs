@@ -445,6 +445,41 @@ fn a_destructor_run_by_the_runtimes_drop_may_block_on() {
     assert_eq!(seen.get(), Some(7));
 }
 
+/// Regression: a runtime dropped inside another's `block_on` let its destructors `block_on`,
+/// which took over the outer runtime's run queue (dropping its entries) and left it without
+/// one: the outer `block_on` lost its tasks. A nested `block_on` is refused there as anywhere
+/// inside a `block_on`, and the outer runtime keeps working.
+#[test]
+fn a_destructor_run_by_a_drop_inside_block_on_may_not_block_on() {
+    struct BlocksOnWhenDropped(Rc<Cell<Option<bool>>>);
+    impl Drop for BlocksOnWhenDropped {
+        fn drop(&mut self) {
+            let nested = catch_unwind(AssertUnwindSafe(|| minireactor::block_on(async { 7 })));
+            self.0.set(Some(nested.is_err()));
+        }
+    }
+    // A thread of its own: the failure this pins is a `block_on` that never returns.
+    util::on_thread_with_watchdog(WATCHDOG, || {
+        let refused = Rc::new(Cell::new(None));
+        let outer = minireactor::block_on(async {
+            let queued = spawn(async {
+                yield_now().await;
+                3
+            });
+            let inner = Runtime::new().unwrap();
+            let guard = BlocksOnWhenDropped(refused.clone());
+            inner.spawn(async move {
+                let _guard = guard;
+                pending_forever().await;
+            });
+            drop(inner);
+            queued.await.unwrap()
+        });
+        assert_eq!(refused.get(), Some(true), "the nested block_on ran");
+        assert_eq!(outer, 3);
+    });
+}
+
 /// A spawn from a destructor that shutdown runs gets a task that is already cancelled.
 #[test]
 fn a_spawn_during_shutdown_is_cancelled_at_once() {

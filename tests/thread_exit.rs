@@ -133,6 +133,61 @@ fn thread_exit_child() {
     );
 }
 
+/// A thread-local whose destructor runs a `block_on` that spawns, awaits a timer and joins.
+struct BlockOnInDrop;
+
+impl Drop for BlockOnInDrop {
+    fn drop(&mut self) {
+        let joined = minireactor::block_on(async {
+            let task = spawn(async {
+                sleep(Duration::from_millis(1)).await;
+                7
+            });
+            task.await.unwrap()
+        });
+        assert_eq!(joined, 7);
+        println!("block_on in a thread-local's destructor: done");
+    }
+}
+
+thread_local! {
+    static BLOCK_ON_AT_EXIT: RefCell<Option<BlockOnInDrop>> = const { RefCell::new(None) };
+}
+
+/// The child's side of `block_on_in_a_thread_local_destructor_runs_at_thread_exit`. The
+/// thread-local is touched after the reactor's and before the executor's (thread-locals are
+/// destroyed in the reverse order): its destructor runs with the reactor still there and the
+/// executor's thread-locals destroyed, if they can be.
+#[test]
+#[ignore = "entry point of the child process of block_on_in_a_thread_local_destructor_runs_at_thread_exit"]
+fn block_on_at_exit_child() {
+    util::assert_run_by_parent(CHILD_ENV);
+    std::thread::spawn(|| {
+        minireactor::time::now(); // Creates this thread's reactor.
+        BLOCK_ON_AT_EXIT.with(|slot| *slot.borrow_mut() = Some(BlockOnInDrop));
+        minireactor::block_on(async { yield_now().await });
+    })
+    .join()
+    .expect("a thread panicked at exit");
+}
+
+/// Regression: `block_on` from a thread-local's destructor, after the executor's own
+/// thread-locals were destroyed, panicked in a destructor ("thread local panicked on drop"):
+/// an abort. (Once the reactor's thread-local is gone too, a `block_on` there can only fail:
+/// it has no reactor, and says so.)
+#[test]
+fn block_on_in_a_thread_local_destructor_runs_at_thread_exit() {
+    let stdout = util::assert_child_test_passes(
+        "block_on_at_exit_child",
+        &[(CHILD_ENV, "1")],
+        Duration::from_secs(60),
+    );
+    assert!(
+        stdout.contains("block_on in a thread-local's destructor: done"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn every_ordering_of_thread_locals_exits_cleanly() {
     let stdout = util::assert_child_test_passes(

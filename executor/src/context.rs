@@ -11,14 +11,19 @@
 //! the duration of its `block_on` and moved back after. No `Rc` is cloned and no `Option` of a
 //! scheduler is borrowed on a wake.
 //!
-//! Invariant: `RUNNING` is non-null exactly while a `block_on` runs on this thread, and then
-//! `RUN_QUEUE` holds that runtime's queue.
+//! Invariants: `RUNNING` is non-null exactly while a `block_on` runs on this thread, and then
+//! `RUN_QUEUE` holds that runtime's queue; at most one `block_on` runs on a thread at a time,
+//! even inside a runtime's shutdown. Outside `block_on` and shutdown, `CURRENT` is `None` and
+//! `RUN_QUEUE` is empty, with no allocation.
 //!
-//! Every access uses `try_with`: at thread exit these slots may be destroyed before a runtime or
-//! a task stored in another thread-local is dropped, and that drop must still work.
+//! None of these thread-locals has a destructor (their values are `ManuallyDrop`, and by the
+//! invariants above there is nothing in them to drop when a thread exits), so they are never
+//! destroyed: a runtime, a task or a `block_on` in another thread-local's destructor works at
+//! thread exit, whatever order the thread-locals are destroyed in.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -30,16 +35,22 @@ pub(crate) enum Mode {
     /// Inside `block_on`: tasks are polled, wakes are local pushes.
     Running,
     /// Inside the runtime's drop: tasks are being dropped; `spawn` gives a cancelled handle,
-    /// and `block_on` (of another runtime) is allowed.
+    /// and `block_on` (of another runtime) is allowed unless a `block_on` is running around the
+    /// shutdown.
     ShuttingDown,
 }
 
+/// The runtime this thread is running or shutting down, and which of the two.
+type Entered = (Rc<Scheduler>, Mode);
+
 thread_local! {
-    static CURRENT: RefCell<Option<(Rc<Scheduler>, Mode)>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<ManuallyDrop<Option<Entered>>> =
+        const { RefCell::new(ManuallyDrop::new(None)) };
     /// The `Shared` of the runtime running here, as an identity: compared, never dereferenced.
     static RUNNING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     /// The running runtime's run queue.
-    static RUN_QUEUE: RefCell<VecDeque<Runnable>> = const { RefCell::new(VecDeque::new()) };
+    static RUN_QUEUE: RefCell<ManuallyDrop<VecDeque<Runnable>>> =
+        const { RefCell::new(ManuallyDrop::new(VecDeque::new())) };
 }
 
 /// Makes `scheduler` this thread's current runtime in `mode` until the guard is dropped; to run
@@ -50,79 +61,57 @@ thread_local! {
 /// runtime, and the outer one is restored after.
 ///
 /// # Panics
-/// Entering to run while a runtime is already running on this thread (a nested `block_on`).
+/// Entering to run while a `block_on` is already running on this thread (a nested `block_on`,
+/// also one in a destructor that the shutdown of a runtime dropped inside it runs).
 pub(crate) fn enter(scheduler: Rc<Scheduler>, mode: Mode) -> EnterGuard {
-    let previous = CURRENT.try_with(|current| {
-        let mut current = current.borrow_mut();
-        if mode == Mode::Running && matches!(&*current, Some((_, Mode::Running))) {
-            return Err(());
-        }
-        Ok(current.replace((scheduler.clone(), mode)))
-    });
-    let previous = match previous {
-        Ok(Ok(previous)) => previous,
-        Ok(Err(())) => panic!(
+    let running = mode == Mode::Running;
+    if running && is_running() {
+        panic!(
             "minireactor: cannot call `block_on` while a runtime is already running on this \
              thread: the inner call would block the thread that drives every task. \
              Use `.await` on the future, or `spawn` it, instead."
-        ),
-        // The thread is exiting and the slot is gone: run without it (wakes go remote).
-        Err(_) => {
-            return EnterGuard {
-                previous: None,
-                entered: None,
-            }
-        }
-    };
-    let running = mode == Mode::Running;
+        );
+    }
+    let previous = CURRENT.with_borrow_mut(|current| current.replace((scheduler.clone(), mode)));
     if running {
         RUNNING.set(Arc::as_ptr(scheduler.shared()));
         let queue = scheduler.take_run_queue();
-        RUN_QUEUE.with_borrow_mut(|run_queue| *run_queue = queue);
+        let empty =
+            RUN_QUEUE.with_borrow_mut(|run_queue| std::mem::replace(&mut **run_queue, queue));
+        debug_assert!(empty.is_empty(), "no block_on was running");
     }
     EnterGuard {
         previous,
-        entered: Some((scheduler, running)),
+        scheduler,
+        running,
     }
 }
 
 /// Restores the previous current runtime when dropped, and gives a running runtime its queue
 /// back.
 pub(crate) struct EnterGuard {
-    previous: Option<(Rc<Scheduler>, Mode)>,
-    /// The runtime entered, and whether to run; `None` if the thread-locals were gone.
-    entered: Option<(Rc<Scheduler>, bool)>,
+    previous: Option<Entered>,
+    scheduler: Rc<Scheduler>,
+    running: bool,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        let Some((scheduler, running)) = self.entered.take() else {
-            return;
-        };
-        if running {
+        if self.running {
             RUNNING.set(std::ptr::null());
-            let queue = RUN_QUEUE
-                .try_with(|run_queue| std::mem::take(&mut *run_queue.borrow_mut()))
-                .unwrap_or_default();
-            scheduler.give_back_run_queue(queue);
+            let queue = RUN_QUEUE.with_borrow_mut(|run_queue| std::mem::take(&mut **run_queue));
+            self.scheduler.give_back_run_queue(queue);
         }
         let previous = self.previous.take();
-        let replaced = CURRENT.try_with(|current| current.replace(previous));
+        let replaced =
+            CURRENT.with_borrow_mut(|current| std::mem::replace(&mut **current, previous));
         drop(replaced); // After the borrow: dropping the scheduler may drop tasks.
     }
 }
 
 /// The runtime this thread is running or shutting down, if any.
 pub(crate) fn current() -> Option<Rc<Scheduler>> {
-    CURRENT
-        .try_with(|current| {
-            current
-                .borrow()
-                .as_ref()
-                .map(|(scheduler, _)| scheduler.clone())
-        })
-        .ok()
-        .flatten()
+    CURRENT.with_borrow(|current| current.as_ref().map(|(scheduler, _)| scheduler.clone()))
 }
 
 /// Whether this thread is inside a `block_on` (not only shutting a runtime down).
@@ -145,13 +134,13 @@ pub(crate) fn push_local(runnable: Runnable) {
 /// The next entry of the running runtime's queue.
 #[inline]
 pub(crate) fn pop_local() -> Option<Runnable> {
-    RUN_QUEUE.with_borrow_mut(VecDeque::pop_front)
+    RUN_QUEUE.with_borrow_mut(|run_queue| run_queue.pop_front())
 }
 
 /// Whether the running runtime's queue is empty.
 #[inline]
 pub(crate) fn local_is_empty() -> bool {
-    RUN_QUEUE.with_borrow(VecDeque::is_empty)
+    RUN_QUEUE.with_borrow(|run_queue| run_queue.is_empty())
 }
 
 /// Appends entries woken from other threads to the running runtime's queue.

@@ -5,13 +5,15 @@
 //! The protocol:
 //! - a waker on another thread [`mark`](QueuedFlag::mark)s the entry's flag (a swap) and, if it
 //!   was clear, [`push`](RemoteQueue::push)es the entry (under the lock, then sets `has_entries`),
-//!   then unparks the reactor;
+//!   then unparks the reactor (the `block_on` future's waker marks the same flag for local wakes
+//!   too, so that a local and a remote wake never both queue it; a task's local wakes use a
+//!   flag of their own instead);
 //! - the runtime's thread [`take`](RemoteQueue::take)s the entries (clears `has_entries` with a
 //!   swap, then empties the vector under the lock) and [`clear`](QueuedFlag::clear)s each
 //!   entry's flag just before it polls it.
 //!
-//! What it guarantees, checked by loom (`loom_tests`, run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p minireactor-executor --release --lib loom`):
+//! What it guarantees, checked by loom (`loom_tests`, run with `RUSTFLAGS="--cfg loom"
+//! LOOM_MAX_PREEMPTIONS=3 cargo test -p minireactor-executor --release --lib loom`):
 //! - a wake is never lost: the poll that follows it sees everything the waker wrote before
 //!   waking;
 //! - a wake pushes only if no wake has marked the flag since its last clear, so an entry has at
@@ -126,8 +128,8 @@ impl QueuedFlag {
     /// Called on the runtime's thread just before the entry is polled: a wake from now on queues
     /// it again.
     ///
-    /// A task's flag is usually clear already (local wakes do not set it), and a plain load is
-    /// cheap. If it reads a stale `false`, the remote
+    /// A task's flag is usually clear already (its local wakes do not set it), and a plain load
+    /// is cheap; the `block_on` future's is set by every wake, so its clear is the swap. If it reads a stale `false`, the remote
     /// queue still holds this entry, and the poll that entry causes clears the flag: the runtime
     /// drains that queue under its mutex, after the swap that set the flag. The clear itself is
     /// a swap, not a store: it synchronises with the waking thread's swap, so the poll that

@@ -127,7 +127,7 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         // While its tasks are dropped, their destructors may `spawn` (they get a cancelled
-        // handle) or `block_on` another runtime.
+        // handle) or `block_on` another runtime (unless this drop runs inside a `block_on`).
         let _shutting_down = context::enter(self.scheduler.clone(), Mode::ShuttingDown);
         self.scheduler.shutdown();
     }

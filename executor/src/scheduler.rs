@@ -303,6 +303,13 @@ impl Scheduler {
         let waiter = self.on_drained.borrow_mut().take();
         drop(waiter);
         if let Some(payload) = joiner_panic {
+            if std::thread::panicking() {
+                // Dropped while unwinding: a second panic would abort the process.
+                tracing::error!(
+                    "a joiner's waker panicked while the runtime shut down during a panic"
+                );
+                return;
+            }
             resume_unwind(payload); // Every task is dropped: the runtime's state is final.
         }
     }

@@ -1,5 +1,5 @@
 //! The lock and atomics of the remote-wake protocol in `remote`, from `std` or, in the crate's
-//! own loom tests (`RUSTFLAGS="--cfg loom" cargo test --lib loom`), from loom, which then
+//! own loom tests (run as `.ci/run` does: see `remote/loom_tests.rs`), from loom, which then
 //! explores every interleaving and every value the memory model lets a load return.
 //!
 //! Only code that a loom model runs takes them from here; the rest of the crate uses `std`

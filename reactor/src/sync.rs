@@ -1,5 +1,5 @@
 //! The atomics of the cross-thread handshake in `unpark`, from `std` or, in the crate's own loom
-//! tests (`RUSTFLAGS="--cfg loom" cargo test --lib loom`), from loom, which then explores every
+//! tests (run as `.ci/run` does: see `unpark/loom_tests.rs`), from loom, which then explores every
 //! interleaving and every value the memory model lets a load return.
 //!
 //! Only code that a loom model runs takes its atomics from here; the rest of the crate uses

@@ -268,6 +268,11 @@ pub fn assert_child_test_passes(name: &str, env: &[(&str, &str)], limit: Duratio
         child.status,
         String::from_utf8_lossy(&child.stderr)
     );
+    // A stale name runs no test and exits 0: the child must have run this one.
+    assert!(
+        stdout.contains(&format!("test {name} ... ok")),
+        "the child did not run {name}:\n{stdout}"
+    );
     stdout
 }
 

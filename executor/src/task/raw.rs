@@ -176,9 +176,10 @@ unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> Poll
     let task = unsafe { raw::<F>(header) };
     let head = &task.header;
     let state = head.state.get();
-    if state.finished {
-        return PollOutcome::Finished(None);
-    }
+    debug_assert!(
+        !state.finished,
+        "the scheduler polls only tasks that are not finished"
+    );
     if state.abort_requested {
         // SAFETY: runtime's thread (the scheduler polls), and no borrow of the stage is live.
         return PollOutcome::Finished(unsafe { finish(task, Err(JoinError::cancelled(head.id))) });
@@ -396,23 +397,30 @@ impl TaskRef {
         }
         header.update_state(|state| state.abort_requested = true);
         if !state.polling {
-            schedule(self.0, false);
+            // SAFETY: a `TaskRef` is a counted reference with the allocation's pointer.
+            unsafe { schedule(self.0, false) };
         }
     }
 
-    /// The `JoinHandle` is gone: drops the stored waker, and the result if there is one.
+    /// The `JoinHandle` is gone: drops the result if there is one, then the stored waker.
+    ///
+    /// The result first, here on the runtime's thread: a panic of the waker's drop must not
+    /// leave a `!Send` output in the block for whichever thread frees it. The first panic of
+    /// the two reaches the dropper (the handle's owner) once both are dropped.
     pub(crate) fn drop_join_interest(&self) {
         let header = self.header();
         header.update_state(|state| state.join_interest = false);
+        let result_panic = if header.state.get().finished {
+            // SAFETY: as in `poll`; a finished task is not being polled, so its stage is free.
+            unsafe { (header.vtable.drop_result)(self.0) }
+        } else {
+            None
+        };
         // SAFETY: runtime's thread; the join waker is never borrowed across a call.
         let joiner = unsafe { (*header.join_waker.get()).take() };
-        drop(joiner);
-        if header.state.get().finished {
-            // SAFETY: as in `poll`; a finished task is not being polled, so its stage is free.
-            let panicked = unsafe { (header.vtable.drop_result)(self.0) };
-            if let Some(payload) = panicked {
-                std::panic::resume_unwind(payload); // The dropper's own panic: it dropped it.
-            }
+        let waker_panic = catch_unwind(AssertUnwindSafe(|| drop(joiner))).err();
+        if let Some(payload) = result_panic.or(waker_panic) {
+            std::panic::resume_unwind(payload);
         }
     }
 }
@@ -459,34 +467,32 @@ unsafe fn release(header: NonNull<Header>) {
 /// Queues the task: on the runtime's thread while it runs, a push to the local run queue (no
 /// lock, no atomic read-modify-write); anywhere else, a push to the locked remote queue.
 ///
+/// # Safety
 /// `task` must be the pointer the task was allocated with (or a copy): a pointer derived from a
-/// `&Header` would carry the provenance of the header alone, not of the whole block. With
-/// `given`, the caller hands over a reference of its own (a waker woken by value), which the
-/// queue entry takes, or which is released if the task is queued already.
-fn schedule(task: NonNull<Header>, given: bool) {
+/// `&Header` would carry the provenance of the header alone, not of the whole block. The caller
+/// holds a counted reference to the task; with `given`, it hands that reference over (a waker
+/// woken by value) and must not use it afterwards.
+unsafe fn schedule(task: NonNull<Header>, given: bool) {
     // SAFETY: the caller holds a reference to the task (a waker or a `TaskRef`).
     let header = unsafe { task.as_ref() };
-    let queued = if context::is_running_here(&header.shared) {
-        let queued = !header.queued_locally.get();
-        if queued {
+    if context::is_running_here(&header.shared) {
+        if !header.queued_locally.get() {
             header.queued_locally.set(true);
             if !given {
                 increment(header);
             }
-            context::push_local(Some(TaskRef(task)));
+            context::push_local(Some(TaskRef(task))); // With the given reference, if any.
+            return;
         }
-        queued
-    } else {
-        let queued = header.queued_remotely.mark();
-        if queued {
-            if !given {
-                increment(header);
-            }
-            header.shared.push_remote(Some(TaskRef(task)));
-        }
-        queued
-    };
-    if given && !queued {
+    } else if header.queued_remotely.mark() {
+        // The entry always gets a reference of its own, even when one was given: the push still
+        // reads the task's `shared` after the entry is in the queue, where the runtime's thread
+        // may already take it and drop it (at shutdown, with the last reference to the task and
+        // to `shared`). The given reference keeps both alive until the push has returned.
+        increment(header);
+        header.shared.push_remote(Some(TaskRef(task)));
+    }
+    if given {
         // SAFETY: the caller gave us its reference, and no queue entry took it.
         unsafe { release(task) };
     }
@@ -503,20 +509,24 @@ unsafe fn waker_clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn waker_wake(data: *const ()) {
-    // SAFETY: as in `waker_wake_by_ref`; the waker's own reference goes to the queue entry.
-    schedule(
-        unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) },
-        true,
-    );
+    // SAFETY: as in `waker_wake_by_ref`; the waker, consumed, gives up its own reference.
+    unsafe {
+        schedule(
+            NonNull::new_unchecked(data.cast_mut().cast::<Header>()),
+            true,
+        )
+    };
 }
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
     // SAFETY: the data pointer of a task waker is its task's header (the allocation's own
     // pointer, never null), kept alive by the waker.
-    schedule(
-        unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) },
-        false,
-    );
+    unsafe {
+        schedule(
+            NonNull::new_unchecked(data.cast_mut().cast::<Header>()),
+            false,
+        )
+    };
 }
 
 unsafe fn waker_drop(data: *const ()) {
