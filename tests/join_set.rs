@@ -1,9 +1,13 @@
 //! `JoinSet`: tasks joined in the order they finish, aborted together, aborted when dropped.
 
 use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
+use minireactor::sync::Notify;
 use minireactor::task::JoinSet;
 use minireactor::time::{self, sleep};
 use minireactor::yield_now;
@@ -94,14 +98,34 @@ fn a_finished_task_not_yet_joined_is_counted_and_a_cancelled_join_next_loses_not
         set.spawn(async { 2 });
         yield_now().await; // Both finish; neither is joined yet.
         assert_eq!(set.len(), 2);
-        // A join_next dropped before it was polled, then one dropped while pending on nothing.
-        drop(set.join_next());
         let mut got = vec![
             set.join_next().await.unwrap().unwrap(),
             set.join_next().await.unwrap().unwrap(),
         ];
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
+        // A join_next polled while its task still runs, then dropped: the result stays for the
+        // next one.
+        let gate = Rc::new(Notify::new());
+        set.spawn({
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                3
+            }
+        });
+        {
+            let mut next = pin!(set.join_next());
+            poll_fn(|cx| {
+                assert!(next.as_mut().poll(cx).is_pending(), "the task still runs");
+                Poll::Ready(())
+            })
+            .await;
+        }
+        gate.notify_one();
+        yield_now().await; // The task finishes, with nobody waiting for it.
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.join_next().await.unwrap().unwrap(), 3);
         assert!(set.join_next().await.is_none());
     });
 }

@@ -71,9 +71,11 @@
 //!   of the task's budget ([`minireactor_reactor::coop`]), so a task whose channel is never
 //!   empty still yields to the others every 128 operations.
 //! - **No borrow across user code**: wakers are woken, and user values dropped, only after the
-//!   primitive's `RefCell` borrow is released. (Two exceptions, for speed: a waker is cloned
-//!   while the primitive is borrowed, and so is a [`broadcast`] value; a `Clone` that used the
-//!   same primitive would panic.) The crate has no `unsafe`.
+//!   primitive's `RefCell` borrow is released. (Exceptions, for speed: a waker is cloned while
+//!   the primitive is borrowed, and so is a [`broadcast`] value; a waker a re-poll or a dropped
+//!   waiter replaces is dropped there too, which for this runtime's wakers only decrements a
+//!   count. A `Clone` or a waker's drop that used the same primitive would panic.) The crate
+//!   has no `unsafe`.
 
 #![forbid(unsafe_code)]
 

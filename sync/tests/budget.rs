@@ -2,14 +2,9 @@
 //! still let the timers run.
 
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::mpsc as std_mpsc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-
-use minireactor_reactor::coop;
 
 use minireactor_sync::mpsc;
 
@@ -26,20 +21,9 @@ fn thread_watchdog(limit: Duration) -> std_mpsc::Sender<()> {
     done
 }
 
-/// Gives each poll of the inner future a fresh budget, as the executor will for every task.
-struct Budgeted<F>(Pin<Box<F>>);
-
-impl<F: Future> Future for Budgeted<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        coop::with_budget(|| self.0.as_mut().poll(cx))
-    }
-}
-
 /// Spins on an always-full channel until a 10 ms timer in another task fires, or gives up
 /// after a generous number of operations; returns whether the timer fired first.
-async fn spin_until_a_timer_fires(budgeted: bool) -> bool {
+async fn spin_until_a_timer_fires() -> bool {
     let (tx, mut rx) = mpsc::unbounded_channel();
     for i in 0..64 {
         tx.send(i).unwrap();
@@ -64,13 +48,7 @@ async fn spin_until_a_timer_fires(budgeted: bool) -> bool {
         }
         fired.get()
     };
-    let fired_first = if budgeted {
-        minireactor::spawn(Budgeted(Box::pin(spinner)))
-            .await
-            .unwrap()
-    } else {
-        minireactor::spawn(spinner).await.unwrap()
-    };
+    let fired_first = minireactor::spawn(spinner).await.unwrap();
     timer.await.unwrap();
     fired_first
 }
@@ -78,16 +56,6 @@ async fn spin_until_a_timer_fires(budgeted: bool) -> bool {
 #[test]
 fn a_task_receiving_from_an_always_full_channel_lets_a_timer_fire() {
     let _done = thread_watchdog(Duration::from_secs(60));
-    let fired_first = minireactor::block_on(spin_until_a_timer_fires(false));
-    assert!(fired_first, "the timer never got a turn");
-}
-
-/// The same, with the budget set around each poll of the spinner by hand: what this crate
-/// must do for the executor's budget to work (refuse the 129th receive and have the task
-/// woken after the reactor's turn) is in place today.
-#[test]
-fn with_a_budget_per_poll_the_spinning_receiver_lets_a_timer_fire() {
-    let _done = thread_watchdog(Duration::from_secs(60));
-    let fired_first = minireactor::block_on(spin_until_a_timer_fires(true));
+    let fired_first = minireactor::block_on(spin_until_a_timer_fires());
     assert!(fired_first, "the timer never got a turn");
 }

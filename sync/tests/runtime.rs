@@ -284,11 +284,12 @@ fn remote_feeds_a_task_from_a_thread_with_one_wake_per_sleep() {
 fn remote_works_from_a_blocking_closure() {
     run(async {
         let (tx, mut rx) = remote::channel();
-        std::thread::spawn(move || {
+        let closure = minireactor::spawn_blocking(move || {
             std::thread::sleep(Duration::from_millis(5));
-            tx.send("from the thread").unwrap();
+            tx.send("from the closure").unwrap();
         });
-        assert_eq!(rx.recv().await, Some("from the thread"));
+        assert_eq!(rx.recv().await, Some("from the closure"));
         assert_eq!(rx.recv().await, None, "the sender is gone");
+        closure.await.unwrap();
     });
 }

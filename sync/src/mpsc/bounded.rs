@@ -9,7 +9,7 @@ use std::task::{ready, Context, Poll};
 
 use super::chan::{Chan, Closed, Recv, RecvMany};
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::semaphore::{RawAcquire, TryAcquireError, Waiter};
+use crate::semaphore::{TryAcquireError, Waiter};
 
 /// Creates a channel holding at most `buffer` messages; senders wait (FIFO) when it is full.
 ///
@@ -59,7 +59,7 @@ impl<T> Sender<T> {
         Send {
             chan: &self.chan,
             value: Some(value),
-            acquire: RawAcquire::new(self.chan.slots(), 1),
+            waiter: Waiter::new(1),
         }
     }
 
@@ -96,7 +96,7 @@ impl<T> Sender<T> {
     pub fn reserve(&self) -> Reserve<'_, T> {
         Reserve {
             chan: &self.chan,
-            acquire: RawAcquire::new(self.chan.slots(), 1),
+            waiter: Waiter::new(1),
         }
     }
 
@@ -156,7 +156,7 @@ impl_sender!(Sender);
 pub struct Send<'a, T> {
     chan: &'a Chan<T>,
     value: Option<T>,
-    acquire: RawAcquire<'a>,
+    waiter: Waiter,
 }
 
 impl<T> Future for Send<'_, T> {
@@ -166,19 +166,24 @@ impl<T> Future for Send<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // `Send` is `Unpin`: it holds no self-reference.
         let this = self.get_mut();
-        let acquired = ready!(Pin::new(&mut this.acquire).poll(cx));
+        let acquired = ready!(this.chan.slots().poll_acquire(&mut this.waiter, cx));
         let value = this.value.take().expect("Send polled after completion");
         Poll::Ready(match acquired {
-            Ok(()) => {
-                this.chan.push(value);
-                Ok(())
-            }
+            // Granted before the receiver went (a grant is not revoked by it): the slot and the
+            // message come back.
+            Ok(()) => this.chan.push_into_slot(value).map_err(SendError),
             Err(_) => Err(SendError(value)),
         })
     }
 }
 
 impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel_slot_wait(&mut self.waiter);
+    }
+}
 
 impl<T> fmt::Debug for Send<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -190,17 +195,24 @@ impl<T> fmt::Debug for Send<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Reserve<'a, T> {
     chan: &'a Chan<T>,
-    acquire: RawAcquire<'a>,
+    waiter: Waiter,
 }
 
 impl<'a, T> Future for Reserve<'a, T> {
     type Output = Result<Permit<'a, T>, SendError<()>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match ready!(Pin::new(&mut self.acquire).poll(cx)) {
-            Ok(()) => Poll::Ready(Ok(Permit { chan: self.chan })),
+        let this = &mut *self;
+        match ready!(this.chan.slots().poll_acquire(&mut this.waiter, cx)) {
+            Ok(()) => Poll::Ready(Ok(Permit { chan: this.chan })),
             Err(_) => Poll::Ready(Err(SendError(()))),
         }
+    }
+}
+
+impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel_slot_wait(&mut self.waiter);
     }
 }
 
@@ -238,7 +250,7 @@ impl<T> Unpin for ReserveOwned<T> {}
 impl<T> Drop for ReserveOwned<T> {
     fn drop(&mut self) {
         if let Some(sender) = &self.sender {
-            sender.chan.slots().cancel(&mut self.waiter);
+            sender.chan.cancel_slot_wait(&mut self.waiter);
         }
     }
 }
@@ -261,7 +273,7 @@ impl<T> Permit<'_, T> {
     /// meanwhile (it can still drain it); if the receiver is gone, it is dropped.
     pub fn send(self, value: T) {
         let this = ManuallyDrop::new(self); // The slot now belongs to the message.
-        this.chan.push_reserved(value);
+        drop(this.chan.push_into_slot(value)); // Handed back if the receiver is gone: dropped.
     }
 }
 
@@ -291,7 +303,7 @@ impl<T> OwnedPermit<T> {
             .sender
             .take()
             .expect("a permit holds its sender until used");
-        sender.chan.push_reserved(value);
+        drop(sender.chan.push_into_slot(value)); // As `Permit::send`.
         sender
     }
 

@@ -8,7 +8,8 @@
 //!   every sender is gone, or the receiver was closed and every reserved slot was used or given
 //!   back.
 //! - Every change the receiver could be waiting for wakes its waker: a push, the last sender's
-//!   drop, a reserved slot given back after the close.
+//!   drop, a slot given back after the close (unused by a permit, or handed to a sender whose
+//!   future was dropped before it used it).
 //! - Messages are dropped outside every borrow (a message may hold a sender of this channel).
 
 use std::cell::{Cell, RefCell};
@@ -22,7 +23,7 @@ use std::task::{ready, Context, Poll};
 use minireactor_reactor::coop;
 
 use super::error::TryRecvError;
-use crate::semaphore::Semaphore;
+use crate::semaphore::{Semaphore, Waiter};
 use crate::waiters::{WaitList, WaiterKey, WakeList};
 use crate::waker_slot::WakerSlot;
 
@@ -69,15 +70,15 @@ impl<T> Chan<T> {
         self.receiver_waker.wake();
     }
 
-    /// Queues a message into a slot reserved earlier (before a close, maybe); if the receiver
-    /// is gone meanwhile, drops the message and frees the slot instead.
-    pub(super) fn push_reserved(&self, value: T) {
+    /// Queues a message into a slot taken earlier (before a close, maybe); if the receiver is
+    /// gone meanwhile, frees the slot and hands the message back instead.
+    pub(super) fn push_into_slot(&self, value: T) -> Result<(), T> {
         if self.receiver_gone.get() {
-            drop(value);
             self.release_slot();
-        } else {
-            self.push(value);
+            return Err(value);
         }
+        self.push(value);
+        Ok(())
     }
 
     pub(super) fn is_closed(&self) -> bool {
@@ -100,8 +101,21 @@ impl<T> Chan<T> {
     /// Gives back a slot reserved but not used.
     pub(super) fn release_slot(&self) {
         self.slots().release(1);
+        self.wake_receiver_if_closed();
+    }
+
+    /// Gives up a sender's wait for a slot (its future is dropped), and the slot with it if one
+    /// was handed to it.
+    pub(super) fn cancel_slot_wait(&self, waiter: &mut Waiter) {
+        self.slots().cancel(waiter);
+        self.wake_receiver_if_closed();
+    }
+
+    /// After a slot came back: it may have been the last one out, and then the receiver of a
+    /// closed channel sees the end.
+    fn wake_receiver_if_closed(&self) {
         if self.closed.get() {
-            self.receiver_waker.wake(); // It may have been the last: the receiver sees the end.
+            self.receiver_waker.wake();
         }
     }
 

@@ -211,3 +211,57 @@ fn receivers_are_streams() {
         Poll::Ready(None)
     );
 }
+
+/// Regression: a slot handed to a sender whose future was then dropped came back without a
+/// wake, so a receiver of a closed channel waiting for the last slot waited forever. The same
+/// for every way a sender waits for a slot: `send`, `reserve`, `reserve_owned`.
+#[test]
+fn a_slot_given_back_by_a_dropped_waiting_sender_ends_a_closed_channel() {
+    macro_rules! check {
+        ($tx:ident => $wait:expr) => {{
+            let ($tx, mut rx) = mpsc::channel::<u8>(1);
+            $tx.try_send(0).unwrap();
+            let sender = Probe::new();
+            let mut waiting = Box::pin($wait);
+            assert!(sender.poll(&mut waiting).is_pending());
+            assert_eq!(rx.try_recv(), Ok(0)); // The slot is handed to the waiting sender.
+            rx.close();
+            let receiver = Probe::new();
+            let mut recv = rx.recv();
+            assert!(
+                receiver.poll(&mut recv).is_pending(),
+                "the slot is still out"
+            );
+            drop(waiting);
+            assert_eq!(
+                receiver.wakes(),
+                1,
+                "the receiver was not told the slot came back"
+            );
+            assert_eq!(receiver.poll(&mut recv), Poll::Ready(None));
+        }};
+    }
+    check!(tx => tx.send(1));
+    check!(tx => tx.reserve());
+    check!(tx => tx.clone().reserve_owned());
+}
+
+/// Regression: a `send` granted a slot and polled after the receiver was dropped queued its
+/// message where nothing would take it (a message holding a sender kept the channel alive
+/// forever), and reported success. It hands the message back instead.
+#[test]
+fn a_send_granted_a_slot_after_the_receiver_is_gone_hands_the_message_back() {
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let probe = Probe::new();
+    let mut send = tx.send(1);
+    assert!(probe.poll(&mut send).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0)); // The slot is handed to the waiting send.
+    drop(rx);
+    assert!(matches!(
+        probe.poll(&mut send),
+        Poll::Ready(Err(mpsc::error::SendError(1)))
+    ));
+    assert!(tx.is_closed());
+    assert_eq!(tx.capacity(), 1, "the slot came back");
+}
