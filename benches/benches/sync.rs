@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use futures_core::Stream;
+use minireactor_benches::tokio_runtime;
 
 const ONESHOTS: u32 = 100_000;
 const MESSAGES: u32 = 1_000_000;
@@ -44,12 +45,6 @@ const CONTENDED_ROUNDS: u32 = 100;
 
 fn minireactor_runtime() -> minireactor::Runtime {
     minireactor::Runtime::new().expect("minireactor runtime")
-}
-
-fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("tokio runtime")
 }
 
 // Each workload's body is written once, in a macro, and instantiated for every implementation

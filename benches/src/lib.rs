@@ -18,3 +18,13 @@ pub mod callgrind;
 pub mod dirs;
 pub mod epoll;
 pub mod report;
+
+/// tokio's `current_thread` runtime with its I/O and time drivers, as an application builds it:
+/// the baseline of the executor and sync benchmarks. (Without the drivers it parks without a
+/// syscall, which minireactor, whose reactor is always there, cannot.)
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion};
 
-use workloads::{minireactor_runtime, tokio_runtime, Workload, WORKLOADS};
+use minireactor_benches::tokio_runtime;
+use workloads::{minireactor_runtime, Workload, WORKLOADS};
 
 /// The variable that selects the run-one mode.
 const BENCH_ONE: &str = "MINIREACTOR_BENCH_ONE";

@@ -157,14 +157,6 @@ const BLOCKING_ROUND_TRIPS: u64 = 1_000;
 /// Closures spawned at once, then joined, in `spawn_blocking_10k`.
 const BLOCKING_CLOSURES: u64 = 10_000;
 
-/// tokio's `current_thread` runtime, with its I/O and time drivers.
-pub fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
 /// minireactor's runtime.
 pub fn minireactor_runtime() -> minireactor::Runtime {
     minireactor::Runtime::new().expect("minireactor runtime")
