@@ -14,7 +14,8 @@
 //!   before any new read of the device;
 //! - the file stays open until the last syscall on it has returned: a pool thread holds the
 //!   `Arc<File>` while it makes one, so dropping the `Devone` then only removes the epoll
-//!   registration at once and leaves the close to that thread.
+//!   registration at once and leaves the close to that thread; an operation left in flight
+//!   when the `Devone` is dropped still runs, even if it had not started yet.
 //!
 //! Two kinds of driver are handled without a readiness event to wait for: one without a `poll`
 //! method (`epoll_ctl` fails with `EPERM`: the device is treated as always ready, as

@@ -71,6 +71,17 @@ impl InFlight {
     }
 }
 
+/// The device is dropped with an operation in flight: it still runs, even if it had not started
+/// yet (a write or an ioctl whose future was dropped is promised to happen), and what it
+/// returns is dropped on its thread, which closes the file last.
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(operation) = self.slot.take() {
+            operation.detach();
+        }
+    }
+}
+
 impl std::fmt::Debug for InFlight {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let operation = self.slot.take();

@@ -11,7 +11,8 @@
 //! - **No syscall beyond the operation.** While readiness is known, an I/O operation makes
 //!   exactly its own syscall (`recv`, `send`, `recvmsg`, `sendmsg`, `accept4`, ...); an accepted
 //!   connection's peer address comes from the same `accept4`. Readiness is cleared only after
-//!   an observed `EAGAIN`, with one proven exception for TCP reads (see `stream`).
+//!   an observed `EAGAIN`, with two proven exceptions: a short TCP read and a short send on a
+//!   stream (see `stream`).
 //! - **Non-blocking and close-on-exec from birth.** Sockets this module creates come from
 //!   `socket`, `socketpair` or `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: no `fcntl` follows,
 //!   and no child of a concurrent `fork` + `exec` inherits them. Sockets handed in by `from_std`

@@ -1,7 +1,7 @@
 //! The read and write loops of stream sockets (TCP and Unix) on an `AsyncFd`, and their connect.
 //!
-//! These loops are `AsyncFd::poll_io` plus one shortcut, used only here and only where it is
-//! sound. On a TCP socket a `recv` that returns fewer bytes than asked has copied everything the
+//! These loops are `AsyncFd::poll_io` plus two shortcuts, used only here and only where they are
+//! sound: a short TCP read and a short send clear the readiness at once. On a TCP socket a `recv` that returns fewer bytes than asked has copied everything the
 //! socket had queued (the kernel fills the buffer from its queue until the queue is empty), and
 //! any byte that arrives later raises a new `EPOLLIN` edge; so the readiness can be cleared right
 //! away, skipping the extra `recv` that would only return `EAGAIN`. Two cases break the premise,

@@ -3,7 +3,7 @@
 //!
 //! Everything both protocols do the same way lives here: reading and writing (plain,
 //! vectored, peeking, non-blocking attempts), readiness waits, shutdown, addresses, splitting,
-//! and the std and fd conversions. What differs is in `tcp_stream` and `unix_stream`.
+//! and the std and fd conversions. What differs is in `tcp::stream` and `unix::stream`.
 //!
 //! Invariants: the socket is registered with the reactor from construction to drop (or
 //! [`into_std`](StreamSocket::into_std), which deregisters first); every method takes `&self`,

@@ -22,7 +22,7 @@ use minireactor_reactor::Interest;
 
 use crate::AsyncFd;
 
-/// How much `read_to_end` asks for per read: a pipe holds 64 KiB by default.
+/// How much a read of `read_to_end` asks for: a pipe holds 64 KiB by default.
 const READ_CHUNK: usize = 32 * 1024;
 
 /// The parent's end of a child's stdin ([`Stdio::piped`](std::process::Stdio::piped)).
@@ -190,34 +190,30 @@ fn pipe_end(fd: OwnedFd) -> io::Result<AsyncFd<File>> {
 
 /// Reads from `fd` until end of file, appending to `buf`; what was read before a `Pending` or
 /// an error stays in `buf`.
+///
+/// The buffer grows by a chunk only inside the operation, which runs when the pipe is known to
+/// be readable: a poll that finds nothing (an idle stderr while stdout wakes the task) zeroes
+/// and allocates nothing. (std's `read_to_end` would avoid even the zeroing, but `File`'s asks
+/// the fd for its size and position first: two syscalls more per call, useless on a pipe.)
 fn poll_read_to_end(
     fd: &AsyncFd<File>,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
 ) -> Poll<io::Result<()>> {
     loop {
-        let filled = buf.len();
-        buf.resize(filled + READ_CHUNK, 0);
         let read = fd.poll_io(Interest::Readable, cx, |mut pipe| {
-            pipe.read(&mut buf[filled..])
+            let filled = buf.len();
+            buf.resize(filled + READ_CHUNK, 0);
+            let read = pipe.read(&mut buf[filled..]);
+            buf.truncate(filled + read.as_ref().map_or(0, |&n| n));
+            read
         });
         match read {
-            Poll::Ready(Ok(0)) => {
-                buf.truncate(filled);
-                return Poll::Ready(Ok(()));
-            }
-            Poll::Ready(Ok(n)) => buf.truncate(filled + n),
-            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {
-                buf.truncate(filled)
-            }
-            Poll::Ready(Err(err)) => {
-                buf.truncate(filled);
-                return Poll::Ready(Err(err));
-            }
-            Poll::Pending => {
-                buf.truncate(filled);
-                return Poll::Pending;
-            }
+            Poll::Ready(Ok(0)) => return Poll::Ready(Ok(())),
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
+            Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+            Poll::Pending => return Poll::Pending,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Every raw syscall of the I/O crate, one file per kind of object, and the socket-address
 //! conversions they need. Each wrapper is safe: the `unsafe` block and its `// SAFETY:`
 //! justification are at the call, through the reactor's `syscall!`, and every fd created is
-//! owned as an `OwnedFd` at once.
+//! owned as an `OwnedFd` at once. The exceptions are the signal handler's helpers in `signal`
+//! (two `unsafe fn`s with their contracts, and the handler's `write` to an eventfd, made
+//! directly: no `io::Error` is built inside a signal handler).
 
 mod cmsg;
 mod process;

@@ -130,8 +130,8 @@ pub(crate) unsafe fn siginfo_sender(info: *const libc::siginfo_t) -> Option<(lib
 pub(crate) fn eventfd_notify_from_signal_handler(fd: BorrowedFd<'_>) {
     let one: u64 = 1;
     let fd = fd.as_raw_fd();
-    // SAFETY: `fd` is open (borrowed); the source is a live 8-byte value. A failure (a full counter, after 2^64 signals)
-    // is ignored: the pending edge already wakes the listeners.
+    // SAFETY: `fd` is open (borrowed); the source is a live 8-byte value. A failure (a full
+    // counter, after 2^64 signals) is ignored: the pending edge already wakes the listeners.
     unsafe { libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>()) };
 }
 

@@ -108,6 +108,16 @@ pub(crate) fn get_int(fd: BorrowedFd<'_>, option: IntOption) -> io::Result<libc:
     get(fd, option.level_and_name())
 }
 
+/// Sets an on/off option.
+pub(crate) fn set_flag(fd: BorrowedFd<'_>, option: IntOption, on: bool) -> io::Result<()> {
+    set_int(fd, option, on.into())
+}
+
+/// Reads an on/off option.
+pub(crate) fn get_flag(fd: BorrowedFd<'_>, option: IntOption) -> io::Result<bool> {
+    Ok(get_int(fd, option)? != 0)
+}
+
 /// Takes the socket's pending error (`SO_ERROR`): how a non-blocking connect ended.
 pub(crate) fn take_socket_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
     let error = get_int(fd, IntOption::Error)?;

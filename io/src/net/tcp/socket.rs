@@ -71,46 +71,38 @@ impl TcpSocket {
         })
     }
 
-    fn set_flag(&self, option: IntOption, on: bool) -> io::Result<()> {
-        sys::set_int(self.fd.as_fd(), option, on.into())
-    }
-
-    fn flag(&self, option: IntOption) -> io::Result<bool> {
-        Ok(sys::get_int(self.fd.as_fd(), option)? != 0)
-    }
-
     /// Sets `SO_REUSEADDR`: bind to a port whose old connections sit in `TIME_WAIT`, as a
     /// restarted server must. `TcpListener::bind` sets it.
     pub fn set_reuseaddr(&self, reuseaddr: bool) -> io::Result<()> {
-        self.set_flag(IntOption::ReuseAddr, reuseaddr)
+        sys::set_flag(self.fd.as_fd(), IntOption::ReuseAddr, reuseaddr)
     }
 
     /// Whether `SO_REUSEADDR` is set.
     pub fn reuseaddr(&self) -> io::Result<bool> {
-        self.flag(IntOption::ReuseAddr)
+        sys::get_flag(self.fd.as_fd(), IntOption::ReuseAddr)
     }
 
     /// Sets `SO_REUSEPORT`: several sockets of this user, each with it set, may bind the same
     /// address; the kernel spreads incoming connections among the listeners (sharding a server
     /// over several threads or processes).
     pub fn set_reuseport(&self, reuseport: bool) -> io::Result<()> {
-        self.set_flag(IntOption::ReusePort, reuseport)
+        sys::set_flag(self.fd.as_fd(), IntOption::ReusePort, reuseport)
     }
 
     /// Whether `SO_REUSEPORT` is set.
     pub fn reuseport(&self) -> io::Result<bool> {
-        self.flag(IntOption::ReusePort)
+        sys::get_flag(self.fd.as_fd(), IntOption::ReusePort)
     }
 
     /// Sets `IPV6_V6ONLY` on an IPv6 socket: refuse IPv4 peers (so an IPv4 socket can bind the
     /// same port). The default is `net.ipv6.bindv6only`, usually off. Set it before `bind`.
     pub fn set_only_v6(&self, only_v6: bool) -> io::Result<()> {
-        self.set_flag(IntOption::OnlyV6, only_v6)
+        sys::set_flag(self.fd.as_fd(), IntOption::OnlyV6, only_v6)
     }
 
     /// Whether `IPV6_V6ONLY` is set.
     pub fn only_v6(&self) -> io::Result<bool> {
-        self.flag(IntOption::OnlyV6)
+        sys::get_flag(self.fd.as_fd(), IntOption::OnlyV6)
     }
 
     /// Sets `SO_SNDBUF`. Linux doubles the value (for its bookkeeping) and reports the doubled
@@ -136,12 +128,12 @@ impl TcpSocket {
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm) for the connection to come.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.set_flag(IntOption::NoDelay, nodelay)
+        sys::set_flag(self.fd.as_fd(), IntOption::NoDelay, nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.flag(IntOption::NoDelay)
+        sys::get_flag(self.fd.as_fd(), IntOption::NoDelay)
     }
 
     /// Binds the socket to `addr` (port 0: any free port).

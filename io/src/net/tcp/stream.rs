@@ -35,22 +35,14 @@ impl TcpStream {
         .await
     }
 
-    fn set_flag(&self, option: IntOption, on: bool) -> io::Result<()> {
-        sys::set_int(self.as_fd(), option, on.into())
-    }
-
-    fn flag(&self, option: IntOption) -> io::Result<bool> {
-        Ok(sys::get_int(self.as_fd(), option)? != 0)
-    }
-
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm: small writes go out at once).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.set_flag(IntOption::NoDelay, nodelay)
+        sys::set_flag(self.as_fd(), IntOption::NoDelay, nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.flag(IntOption::NoDelay)
+        sys::get_flag(self.as_fd(), IntOption::NoDelay)
     }
 
     /// Sets the IP time-to-live of outgoing packets (`IP_TTL`).
@@ -88,7 +80,7 @@ impl TcpStream {
     pub fn set_keepalive(&self, keepalive: Option<TcpKeepalive>) -> io::Result<()> {
         let fd = self.as_fd();
         let Some(keepalive) = keepalive else {
-            return self.set_flag(IntOption::KeepAlive, false);
+            return sys::set_flag(self.as_fd(), IntOption::KeepAlive, false);
         };
         if let Some(time) = keepalive.time() {
             sys::set_int(fd, IntOption::KeepIdle, sys::duration_to_secs(time))?;
@@ -100,13 +92,13 @@ impl TcpStream {
             let retries = retries.try_into().unwrap_or(libc::c_int::MAX);
             sys::set_int(fd, IntOption::KeepCount, retries)?;
         }
-        self.set_flag(IntOption::KeepAlive, true)
+        sys::set_flag(self.as_fd(), IntOption::KeepAlive, true)
     }
 
     /// The keepalive parameters in effect (the system's defaults for those never set), or
     /// `None` if keepalive is off.
     pub fn keepalive(&self) -> io::Result<Option<TcpKeepalive>> {
-        if !self.flag(IntOption::KeepAlive)? {
+        if !sys::get_flag(self.as_fd(), IntOption::KeepAlive)? {
             return Ok(None);
         }
         let fd = self.as_fd();
