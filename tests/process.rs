@@ -138,7 +138,8 @@ fn core_orphans_that_exited_are_reaped_when_their_thread_exits() {
             let pid = child.id().unwrap();
             drop(child.stdin.take());
             drop(child); // Not exited yet (or just): orphaned, or reaped right here.
-                         // Block the thread, so the reactor cannot reap it, until cat has exited.
+
+            // Block the thread, so the reactor cannot reap it, until cat has exited.
             let limit = std::time::Instant::now() + WATCHDOG;
             while !util::is_our_zombie(pid) && util::process_exists(pid) {
                 assert!(
