@@ -353,7 +353,7 @@ impl Semaphore {
     /// had been given.
     #[inline]
     pub(crate) fn cancel(&self, waiter: &mut Waiter) {
-        if waiter.key.is_some() {
+        if waiter.is_queued() {
             self.leave_queue(waiter);
         }
     }
@@ -392,6 +392,12 @@ pub(crate) struct Waiter {
 impl Waiter {
     pub(crate) fn new(needed: usize) -> Waiter {
         Waiter { needed, key: None }
+    }
+
+    /// Whether it is in the queue (waiting, or granted and not yet polled).
+    #[inline]
+    pub(crate) fn is_queued(&self) -> bool {
+        self.key.is_some()
     }
 }
 

@@ -105,10 +105,13 @@ impl<T> Chan<T> {
     }
 
     /// Gives up a sender's wait for a slot (its future is dropped), and the slot with it if one
-    /// was handed to it.
+    /// was handed to it. Nothing to do, on the hot path, for a future that completed.
+    #[inline]
     pub(super) fn cancel_slot_wait(&self, waiter: &mut Waiter) {
-        self.slots().cancel(waiter);
-        self.wake_receiver_if_closed();
+        if waiter.is_queued() {
+            self.slots().cancel(waiter);
+            self.wake_receiver_if_closed();
+        }
     }
 
     /// After a slot came back: it may have been the last one out, and then the receiver of a
