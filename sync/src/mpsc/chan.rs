@@ -153,14 +153,21 @@ impl<T> Chan<T> {
         // `take` inlined, under the one borrow that also checks for a message: the hot path of
         // every receive (a separate check and `take` cost 4 instructions a message more).
         let mut queue = self.queue.borrow_mut();
-        if !queue.is_empty() {
-            ready!(coop::poll_proceed(cx));
-            let value = queue.pop_front();
+        if queue.is_empty() {
             drop(queue);
-            self.free_slots(1);
-            return Poll::Ready(value);
+            return self.poll_recv_empty(cx);
         }
+        ready!(coop::poll_proceed(cx));
+        let value = queue.pop_front();
         drop(queue);
+        self.free_slots(1);
+        Poll::Ready(value)
+    }
+
+    /// [`poll_recv`](Self::poll_recv) on an empty queue: the end, or a wait. Out of line, so
+    /// that a receive that finds a message saves and restores no registers for this path.
+    #[inline(never)]
+    fn poll_recv_empty(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         if self.is_finished() {
             ready!(coop::poll_proceed(cx));
             return Poll::Ready(None);
