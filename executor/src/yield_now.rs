@@ -34,9 +34,8 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        match Reactor::current() {
-            Ok(reactor) if context::is_running() => reactor.defer(cx.waker()),
-            _ => cx.waker().wake_by_ref(),
+        if !(context::is_running() && Reactor::defer_current(cx.waker()).is_ok()) {
+            cx.waker().wake_by_ref();
         }
         Poll::Pending
     }

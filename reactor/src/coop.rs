@@ -100,9 +100,8 @@ pub fn has_budget_remaining() -> bool {
 /// Wakes the task after the reactor's next turn, or at once if this thread has no reactor (the
 /// budget is only ever set by an executor that turns one, so that is a fallback, not a path).
 fn wake_after_next_turn(cx: &mut Context<'_>) {
-    match Reactor::current() {
-        Ok(reactor) => reactor.defer(cx.waker()),
-        Err(_) => cx.waker().wake_by_ref(),
+    if Reactor::defer_current(cx.waker()).is_err() {
+        cx.waker().wake_by_ref();
     }
 }
 

@@ -257,7 +257,14 @@ impl Reactor {
             self.clock.advance_to(deadline);
         }
         self.expire_timers(&mut to_wake);
-        to_wake.append(&mut self.deferred.borrow_mut());
+        let mut deferred = self.deferred.borrow_mut();
+        if to_wake.is_empty() {
+            // The common case after a yield: trade buffers rather than copy.
+            std::mem::swap(&mut to_wake, &mut *deferred);
+        } else {
+            to_wake.append(&mut deferred);
+        }
+        drop(deferred);
 
         // Every borrow is released: wakers may now re-enter the reactor.
         let panicked = wake_all(&mut to_wake);
@@ -312,6 +319,14 @@ impl Reactor {
     pub fn defer(&self, waker: &Waker) {
         let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
         self.deferred.borrow_mut().push(waker);
+    }
+
+    /// [`defer`](Self::defer) on this thread's reactor (created on first use, as
+    /// [`current`](Self::current)), without cloning its `Rc`: what a yield does every time.
+    /// An error if there is no reactor and none can be created; `waker` is then not deferred.
+    pub fn defer_current(waker: &Waker) -> io::Result<()> {
+        let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
+        Self::with_current(|reactor| reactor.deferred.borrow_mut().push(waker))
     }
 
     // ----- registrations -----
@@ -448,7 +463,9 @@ impl Reactor {
 /// Wakes every waker in `to_wake`, even if some panic; returns the first panic's payload.
 fn wake_all(to_wake: &mut Vec<Waker>) -> Option<Box<dyn std::any::Any + Send>> {
     let mut first_panic = None;
-    for waker in to_wake.drain(..) {
+    // Reversed, then popped from the back: in order, and cheaper per turn than a `Drain`.
+    to_wake.reverse();
+    while let Some(waker) = to_wake.pop() {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
             first_panic.get_or_insert(payload);
         }

@@ -193,8 +193,13 @@ impl AsFd for Epoll {
 /// Rounds up so that a wait never ends before a deadline: 1.2 ms waits 2 ms, and a
 /// sub-millisecond timeout waits 1 ms rather than busy-looping with 0.
 fn millis_rounded_up(timeout: Duration) -> libc::c_int {
-    let millis = timeout.as_nanos().div_ceil(1_000_000);
-    millis.min(libc::c_int::MAX as u128) as libc::c_int
+    // Whole seconds are whole milliseconds, so only the sub-second part rounds; u64 arithmetic
+    // (saturating) rather than `as_nanos`'s u128 division, on every turn.
+    let millis = timeout
+        .as_secs()
+        .saturating_mul(1_000)
+        .saturating_add(u64::from(timeout.subsec_nanos().div_ceil(1_000_000)));
+    millis.min(libc::c_int::MAX as u64) as libc::c_int
 }
 
 /// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`.
@@ -331,6 +336,8 @@ mod tests {
         assert_eq!(millis_rounded_up(Duration::from_nanos(1)), 1);
         assert_eq!(millis_rounded_up(Duration::from_micros(1_200)), 2);
         assert_eq!(millis_rounded_up(Duration::from_millis(5)), 5);
+        assert_eq!(millis_rounded_up(Duration::new(2, 1)), 2_001);
+        assert_eq!(millis_rounded_up(Duration::new(1, 999_999_999)), 2_000);
         assert_eq!(
             millis_rounded_up(Duration::from_secs(u64::MAX)),
             libc::c_int::MAX

@@ -207,8 +207,9 @@ impl<T> WaitList<T> {
 pub(crate) struct WakeList {
     first: Option<Waker>,
     /// The others, in the order collected until waking starts, then reversed (so they are
-    /// popped in that order).
-    rest: Vec<Waker>,
+    /// popped in that order). `None` until there is a second waker: dropping a list that never
+    /// had one then costs a check, not a call.
+    rest: Option<Vec<Waker>>,
     reversed: bool,
 }
 
@@ -216,7 +217,7 @@ impl WakeList {
     pub(crate) const fn new() -> WakeList {
         WakeList {
             first: None,
-            rest: Vec::new(),
+            rest: None,
             reversed: false,
         }
     }
@@ -227,7 +228,7 @@ impl WakeList {
         if self.first.is_none() {
             self.first = Some(waker);
         } else {
-            self.rest.push(waker);
+            self.rest.get_or_insert_with(Vec::new).push(waker);
         }
     }
 
@@ -242,18 +243,19 @@ impl WakeList {
         if let Some(first) = self.first.take() {
             first.wake();
         }
-        if !self.rest.is_empty() {
+        if self.rest.as_ref().is_some_and(|rest| !rest.is_empty()) {
             self.wake_rest();
         }
     }
 
     #[cold]
     fn wake_rest(&mut self) {
+        let Some(rest) = &mut self.rest else { return };
         if !self.reversed {
-            self.rest.reverse();
+            rest.reverse();
             self.reversed = true;
         }
-        while let Some(waker) = self.rest.pop() {
+        while let Some(waker) = rest.pop() {
             waker.wake();
         }
     }
