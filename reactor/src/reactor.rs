@@ -157,6 +157,7 @@ impl Reactor {
     /// Runs `f` with this thread's reactor, created on first use (as [`current`](Self::current)),
     /// without cloning its `Rc`: for the timers' hot paths. `f` runs under a borrow of the
     /// thread-local, so it must not drop or wake a waker (cloning one is fine).
+    #[inline(always)]
     pub(crate) fn with_current<R>(f: impl FnOnce(&Reactor) -> R) -> io::Result<R> {
         let existing = CURRENT
             .try_with(|current| match &*current.borrow() {
@@ -435,6 +436,7 @@ impl Reactor {
 
     // ----- timers -----
 
+    #[inline]
     pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
         self.timers.borrow_mut().insert(deadline, waker)
     }

@@ -66,6 +66,7 @@ fn reactor() -> std::rc::Rc<Reactor> {
 
 /// Runs `f` with this thread's reactor without cloning its `Rc` (see `Reactor::with_current`:
 /// `f` must not drop or wake a waker). Panics as [`reactor`].
+#[inline(always)]
 fn with_reactor<R>(f: impl FnOnce(&Reactor) -> R) -> R {
     Reactor::with_current(f).unwrap_or_else(|err| reactor_unusable(err))
 }
