@@ -90,10 +90,9 @@ pub struct Reactor {
     next_generation: Cell<u32>,
     /// Counts completed turns; stamps readiness so a clear can detect newer events.
     tick: Cell<u64>,
-    /// Reused buffer for `epoll_wait`, taken out of the cell for the duration of a wait.
-    events: Cell<Vec<libc::epoll_event>>,
-    /// How many events a turn can receive.
-    event_capacity: Cell<usize>,
+    /// Reused buffer for `epoll_wait`, borrowed for the duration of a wait and its dispatch. Its
+    /// capacity is how many events a turn can receive.
+    events: RefCell<Vec<libc::epoll_event>>,
     /// Reused buffer of wakers collected during a turn, woken after all borrows are released.
     to_wake: Cell<Vec<Waker>>,
     /// Pending timers.
@@ -123,8 +122,7 @@ impl Reactor {
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             tick: Cell::new(0),
-            events: Cell::new(Vec::new()),
-            event_capacity: Cell::new(DEFAULT_EVENT_CAPACITY),
+            events: RefCell::new(Vec::with_capacity(DEFAULT_EVENT_CAPACITY)),
             to_wake: Cell::new(Vec::new()),
             timers: RefCell::new(Timers::new()),
             clock: Clock::new(),
@@ -209,7 +207,7 @@ impl Reactor {
     /// Sets how many events one turn can receive (at least 1). More ready fds than that are
     /// simply returned by the next turn.
     pub fn set_event_capacity(&self, capacity: usize) {
-        self.event_capacity.set(capacity.max(1));
+        *self.events.borrow_mut() = Vec::with_capacity(capacity.max(1));
     }
 
     /// Waits for I/O events or the earliest timer, for at most `timeout` (`None`: no limit other
@@ -229,31 +227,28 @@ impl Reactor {
     pub fn turn(&self, timeout: Option<Duration>) -> io::Result<usize> {
         self.check_not_inherited()?;
         let may_block = timeout != Some(Duration::ZERO) && self.deferred.borrow().is_empty();
-        let next_deadline = self.timers.borrow_mut().next_deadline();
-        let auto_advance_to = next_deadline.filter(|_| may_block && self.clock.is_paused());
-        let mut wait = if !may_block || auto_advance_to.is_some() {
-            Some(Duration::ZERO)
-        } else if self.clock.is_paused() {
-            timeout // Paused time does not pass while the thread waits.
+        let (wait, auto_advance_to) = if may_block {
+            self.blocking_wait(timeout)
         } else {
-            self.shorten_to_deadline(timeout, next_deadline)
+            (Some(Duration::ZERO), None)
         };
-        if wait != Some(Duration::ZERO) && !self.unparker.begin_park() {
-            wait = Some(Duration::ZERO);
-        }
 
-        let mut events = self.events.take();
-        events.reserve(self.event_capacity.get());
+        let mut to_wake = self.to_wake.take();
+        // No user code runs while the events are borrowed: recording readiness only moves
+        // wakers into `to_wake`.
+        let mut events = self.events.borrow_mut();
         let waited = self.epoll.wait(&mut events, wait);
         let unparked = self.unparker.end_park();
         let tick = self.tick.get() + 1;
         self.tick.set(tick);
-        tracing::trace!(?wait, events = events.len(), tick, "reactor turn");
+        if !events.is_empty() {
+            self.dispatch(&events, tick, &mut to_wake);
+        }
+        let received = events.len();
+        drop(events);
+        tracing::trace!(?wait, events = received, tick, "reactor turn");
+        let nothing_happened = received == 0 && !unparked;
 
-        let mut to_wake = self.to_wake.take();
-        self.dispatch(&events, tick, &mut to_wake);
-        let nothing_happened = events.is_empty() && !unparked;
-        self.events.set(events);
         if let Some(deadline) = auto_advance_to.filter(|_| nothing_happened) {
             self.clock.advance_to(deadline);
         }
@@ -269,11 +264,37 @@ impl Reactor {
 
         // Every borrow is released: wakers may now re-enter the reactor.
         let panicked = wake_all(&mut to_wake);
-        self.to_wake.set(to_wake);
+        let left = self.to_wake.replace(to_wake);
+        if left.capacity() == 0 {
+            // What `take` left, unless a waker turned the reactor meanwhile: nothing to free,
+            // so its drop (a loop over no wakers) is skipped.
+            std::mem::forget(left);
+        }
         if let Some(payload) = panicked {
             resume_unwind(payload);
         }
         waited
+    }
+
+    /// How long a turn that may block waits: until `timeout` or the earliest timer, or not at
+    /// all if an [`Unparker`] was used since the last turn; and, with the clock paused, the
+    /// deadline to advance it to if nothing happens (it then does not wait either).
+    fn blocking_wait(&self, timeout: Option<Duration>) -> (Option<Duration>, Option<Instant>) {
+        let next_deadline = self.timers.borrow_mut().next_deadline();
+        if self.clock.is_paused() {
+            if let Some(deadline) = next_deadline {
+                return (Some(Duration::ZERO), Some(deadline));
+            }
+        }
+        let wait = if self.clock.is_paused() {
+            timeout // Paused time does not pass while the thread waits.
+        } else {
+            self.shorten_to_deadline(timeout, next_deadline)
+        };
+        if wait != Some(Duration::ZERO) && !self.unparker.begin_park() {
+            return (Some(Duration::ZERO), None);
+        }
+        (wait, None)
     }
 
     /// Collects the wakers of due timers; reads the clock only if a timer is pending.
@@ -567,6 +588,36 @@ mod tests {
 
         reactor.deregister(b_id).unwrap();
         drop(a_dup);
+    }
+
+    /// Regression: lowering the event capacity did not take effect (the buffer kept the larger
+    /// capacity it had grown to, and a turn received that many).
+    #[test]
+    #[cfg_attr(miri, ignore = "needs the kernel's epoll")]
+    fn a_turn_receives_at_most_the_event_capacity_and_the_rest_next_turn() {
+        let reactor = Reactor::current().unwrap();
+        let sockets: Vec<_> = (0..3).map(|_| UnixStream::pair().unwrap()).collect();
+        let ids: Vec<_> = sockets
+            .iter()
+            .map(|(socket, _)| reactor.register(socket.as_fd()).unwrap())
+            .collect();
+        reactor.turn(Some(Duration::ZERO)).unwrap(); // The initial EPOLLOUT edges.
+        reactor.set_event_capacity(8);
+        reactor.set_event_capacity(2);
+        for (_, peer) in &sockets {
+            let mut peer: &UnixStream = peer;
+            peer.write_all(b"x").unwrap();
+        }
+        assert_eq!(reactor.turn(Some(Duration::ZERO)).unwrap(), 2);
+        assert_eq!(
+            reactor.turn(Some(Duration::ZERO)).unwrap(),
+            1,
+            "the third, next turn"
+        );
+        for id in ids {
+            reactor.deregister(id).unwrap();
+        }
+        reactor.set_event_capacity(DEFAULT_EVENT_CAPACITY);
     }
 
     #[test]
