@@ -91,8 +91,11 @@ pub struct Reactor {
     /// Counts completed turns; stamps readiness so a clear can detect newer events.
     tick: Cell<u64>,
     /// Reused buffer for `epoll_wait`, borrowed for the duration of a wait and its dispatch. Its
-    /// capacity is how many events a turn can receive.
+    /// capacity is how many events a turn can receive: allocated by the first turn, and again by
+    /// the first after a change of capacity.
     events: RefCell<Vec<libc::epoll_event>>,
+    /// The capacity `events` gets.
+    event_capacity: Cell<usize>,
     /// Reused buffer of wakers collected during a turn, woken after all borrows are released.
     to_wake: Cell<Vec<Waker>>,
     /// Pending timers.
@@ -122,7 +125,8 @@ impl Reactor {
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             tick: Cell::new(0),
-            events: RefCell::new(Vec::with_capacity(DEFAULT_EVENT_CAPACITY)),
+            events: RefCell::new(Vec::new()),
+            event_capacity: Cell::new(DEFAULT_EVENT_CAPACITY),
             to_wake: Cell::new(Vec::new()),
             timers: RefCell::new(Timers::new()),
             clock: Clock::new(),
@@ -207,7 +211,8 @@ impl Reactor {
     /// Sets how many events one turn can receive (at least 1). More ready fds than that are
     /// simply returned by the next turn.
     pub fn set_event_capacity(&self, capacity: usize) {
-        *self.events.borrow_mut() = Vec::with_capacity(capacity.max(1));
+        self.event_capacity.set(capacity.max(1));
+        *self.events.borrow_mut() = Vec::new();
     }
 
     /// Waits for I/O events or the earliest timer, for at most `timeout` (`None`: no limit other
@@ -237,6 +242,9 @@ impl Reactor {
         // No user code runs while the events are borrowed: recording readiness only moves
         // wakers into `to_wake`.
         let mut events = self.events.borrow_mut();
+        if events.capacity() < self.event_capacity.get() {
+            events.reserve_exact(self.event_capacity.get());
+        }
         let waited = self.epoll.wait(&mut events, wait);
         let unparked = self.unparker.end_park();
         let tick = self.tick.get() + 1;
