@@ -87,11 +87,13 @@ impl Notify {
     #[inline]
     pub fn notify_one(&self) {
         let mut waiters = self.waiters.borrow_mut();
-        match waiters.front_mut() {
-            Some(mark) => {
-                *mark = Mark::NotifiedOne;
-                let waker = waiters.pop_front();
-                drop(waiters);
+        let granted = waiters.grant_front(|mark| {
+            *mark = Mark::NotifiedOne;
+            true
+        });
+        drop(waiters);
+        match granted {
+            Some(waker) => {
                 if let Some(waker) = waker {
                     waker.wake();
                 }

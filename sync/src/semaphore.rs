@@ -271,15 +271,14 @@ impl Semaphore {
         let mut wakes = WakeList::new();
         let mut state = self.state.borrow_mut();
         while n > 0 {
-            let Some(needs) = state.waiters.front_mut() else {
-                break;
-            };
-            let given = (*needs).min(n);
-            *needs -= given;
-            n -= given;
-            if *needs == 0 {
-                wakes.push(state.waiters.pop_front());
-            }
+            let granted = state.waiters.grant_front(|needs| {
+                let given = (*needs).min(n);
+                *needs -= given;
+                n -= given;
+                *needs == 0
+            });
+            let Some(waker) = granted else { break };
+            wakes.push(waker);
         }
         assert!(
             n <= Self::MAX_PERMITS - state.available,

@@ -163,22 +163,34 @@ impl<T> WaitList<T> {
         (self.nodes.remove(key.0).data, was_linked)
     }
 
-    /// The data of the oldest waiting waiter.
+    /// Lets `grant` update the data of the oldest waiting waiter, and unlinks that waiter if
+    /// `grant` says it is satisfied, returning its waker (its node stays for its owner). `None`
+    /// if nobody waits; `Some(None)` if the waiter stays. One lookup of the head for both.
     #[inline]
-    pub(crate) fn front_mut(&mut self) -> Option<&mut T> {
-        match self.head {
-            NIL => None,
-            head => Some(&mut self.nodes[head].data),
+    pub(crate) fn grant_front(
+        &mut self,
+        grant: impl FnOnce(&mut T) -> bool,
+    ) -> Option<Option<Waker>> {
+        let head = self.head;
+        if head == NIL {
+            return None;
         }
-    }
-
-    /// Unlinks the oldest waiting waiter and returns its waker; its node stays for its owner.
-    #[inline]
-    pub(crate) fn pop_front(&mut self) -> Option<Waker> {
-        match self.head {
-            NIL => None,
-            head => self.unlink(head),
+        let node = &mut self.nodes[head];
+        if !grant(&mut node.data) {
+            return Some(None);
         }
+        debug_assert!(node.linked && node.prev == NIL);
+        let next = node.next;
+        node.next = NIL;
+        node.linked = false;
+        let waker = node.waker.take();
+        self.head = next;
+        match next {
+            NIL => self.tail = NIL,
+            _ => self.nodes[next].prev = NIL,
+        }
+        self.linked -= 1;
+        Some(waker)
     }
 
     /// Unlinks every waiting waiter, letting `mark` record the grant in each, and collects
@@ -315,13 +327,30 @@ mod tests {
     }
 
     #[test]
-    fn a_popped_waiter_keeps_its_node_and_can_wait_again_at_the_back() {
+    fn a_granted_waiter_keeps_its_node_and_can_wait_again_at_the_back() {
         let (mut list, keys) = list_of(3);
-        assert!(list.pop_front().is_some());
+        assert!(matches!(list.grant_front(|_| true), Some(Some(_))));
         assert!(!list.is_linked(&keys[0]));
-        assert_eq!(list.front_mut(), Some(&mut 1));
+        let mut front = None;
+        let stays = list.grant_front(|data| {
+            front = Some(*data);
+            false
+        });
+        assert!(matches!(stays, Some(None)), "a waiter not satisfied stays");
+        assert_eq!(front, Some(1));
+        assert!(list.is_linked(&keys[1]));
         list.rewait(&keys[0], Waker::noop());
         assert_eq!(drain_order(&mut list), [1, 2, 0]);
+        assert!(list.grant_front(|_| true).is_none(), "nobody waits");
+    }
+
+    #[test]
+    fn granting_the_last_waiter_empties_the_list() {
+        let (mut list, keys) = list_of(1);
+        assert!(matches!(list.grant_front(|_| true), Some(Some(_))));
+        assert!(list.is_empty());
+        list.rewait(&keys[0], Waker::noop());
+        assert_eq!(drain_order(&mut list), [0], "head and tail were both reset");
     }
 
     #[test]
