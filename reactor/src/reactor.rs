@@ -239,8 +239,8 @@ impl Reactor {
         };
 
         let mut to_wake = self.to_wake.take();
-        // No user code runs while the events are borrowed: recording readiness only moves
-        // wakers into `to_wake`.
+        // Nothing re-enters the reactor while the events are borrowed: recording readiness only
+        // moves wakers into `to_wake` (none is woken, cloned or dropped here).
         let mut events = self.events.borrow_mut();
         if events.capacity() < self.event_capacity.get() {
             events.reserve_exact(self.event_capacity.get());

@@ -247,9 +247,10 @@ impl WakeList {
     /// Wakes every collected waker. Call it with no borrow of the primitive held.
     #[inline]
     pub(crate) fn wake_all(mut self) {
-        self.wake_collected(); // A panic here unwinds into `Drop`, which wakes the rest.
-                               // Everything is woken: only the overflow's buffer is left to free, and freeing it here
-                               // spares the common single wake a call to the drop glue.
+        // A panic here unwinds into `Drop`, which wakes the rest.
+        self.wake_collected();
+        // Everything is woken: only the overflow's buffer is left to free, and freeing it here
+        // spares the common single wake a call to the drop glue.
         let rest = self.rest.take();
         std::mem::forget(self);
         drop(rest);
