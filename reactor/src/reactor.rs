@@ -211,8 +211,10 @@ impl Reactor {
     /// Sets how many events one turn can receive (at least 1). More ready fds than that are
     /// simply returned by the next turn.
     pub fn set_event_capacity(&self, capacity: usize) {
-        self.event_capacity.set(capacity.max(1));
-        *self.events.borrow_mut() = Vec::new();
+        let capacity = capacity.max(1);
+        if self.event_capacity.replace(capacity) != capacity {
+            *self.events.borrow_mut() = Vec::new();
+        }
     }
 
     /// Waits for I/O events or the earliest timer, for at most `timeout` (`None`: no limit other
@@ -353,7 +355,8 @@ impl Reactor {
 
     /// [`defer`](Self::defer) on this thread's reactor (created on first use, as
     /// [`current`](Self::current)), without cloning its `Rc`: what a yield does every time.
-    /// An error if there is no reactor and none can be created; `waker` is then not deferred.
+    /// An error if there is no reactor and none can be created, or the thread is exiting;
+    /// `waker` is then not deferred.
     pub fn defer_current(waker: &Waker) -> io::Result<()> {
         let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
         Self::with_current(|reactor| reactor.deferred.borrow_mut().push(waker))
@@ -611,6 +614,7 @@ mod tests {
             .collect();
         reactor.turn(Some(Duration::ZERO)).unwrap(); // The initial EPOLLOUT edges.
         reactor.set_event_capacity(8);
+        reactor.turn(Some(Duration::ZERO)).unwrap(); // Nothing ready; the buffer now holds 8.
         reactor.set_event_capacity(2);
         for (_, peer) in &sockets {
             let mut peer: &UnixStream = peer;
