@@ -8,8 +8,8 @@
 //! only after deregistering).
 //!
 //! Waiting comes in two forms (see `source` for why): [`Registration::ready`] returns a
-//! [`Readiness`] future that owns a waiter slot while it waits (until it resolves or is dropped), so any number of tasks can
-//! wait at once and a cancelled wait leaves nothing behind; [`Registration::poll_ready`] is for
+//! [`Readiness`] future that owns a waiter slot while it waits (until it resolves or is
+//! dropped), so any number of tasks can wait at once and a cancelled wait leaves nothing behind; [`Registration::poll_ready`] is for
 //! `poll_*` methods and shares one waker per direction with every other such poll.
 
 use std::future::Future;
@@ -74,7 +74,8 @@ impl Registration {
     }
 
     /// A future that waits until readiness satisfies `interest`, with a waiter slot of its own
-    /// (freed when it resolves or is dropped). It may be polled again after it resolved, to wait again.
+    /// (freed when it resolves or is dropped). It may be polled again after it resolved, to wait
+    /// again.
     pub fn ready(&self, interest: Interest) -> Readiness<'_> {
         Readiness {
             registration: self,

@@ -9,8 +9,9 @@
 //! Invariants:
 //! - Every live timer has exactly one heap entry with its slot key and generation.
 //! - After each cancellation, tombstones do not exceed twice the live timers plus
-//!   [`COMPACT_SLACK`]: when they would, the heap is rebuilt without them (O(n), paid for by the n cancellations before it). So memory
-//!   stays proportional to the live timers, and when the last one goes, nothing is left.
+//!   [`COMPACT_SLACK`]: when they would, the heap is rebuilt without them (O(n), paid for by the
+//!   n cancellations before it). So memory stays proportional to the live timers, and when the
+//!   last one goes, nothing is left.
 //! - Deadlines are kept as the `Instant`s they are, exact: no rounding to a tick, and no
 //!   conversion on the way in or out.
 

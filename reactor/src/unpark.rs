@@ -24,8 +24,8 @@
 //!
 //! Loom checks all of this (`loom_tests`, run with
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p minireactor-reactor --release
-//! --lib loom`). Loom does not see the eventfd: the model reads `eventfd_writes`, incremented just before each write, as
-//! the kernel's counter.
+//! --lib loom`). Loom does not see the eventfd: the model reads `eventfd_writes`, incremented
+//! just before each write, as the kernel's counter.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

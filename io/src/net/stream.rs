@@ -1,10 +1,11 @@
 //! The read and write loops of stream sockets (TCP and Unix) on an `AsyncFd`, and their connect.
 //!
 //! These loops are `AsyncFd::poll_io` plus two shortcuts, used only here and only where they are
-//! sound: a short TCP read and a short send clear the readiness at once. On a TCP socket a `recv` that returns fewer bytes than asked has copied everything the
-//! socket had queued (the kernel fills the buffer from its queue until the queue is empty), and
-//! any byte that arrives later raises a new `EPOLLIN` edge; so the readiness can be cleared right
-//! away, skipping the extra `recv` that would only return `EAGAIN`. Two cases break the premise,
+//! sound: a short TCP read and a short send clear the readiness at once. On a TCP socket a
+//! `recv` that returns fewer bytes than asked has copied everything the socket had queued (the
+//! kernel fills the buffer from its queue until the queue is empty), and any byte that arrives
+//! later raises a new `EPOLLIN` edge; so the readiness can be cleared right away, skipping the
+//! extra `recv` that would only return `EAGAIN`. Two cases break the premise,
 //! and keep the plain read-until-`EAGAIN` rule:
 //! - TCP urgent data: a `recv` stops at the urgent mark with bytes still queued behind it. Urgent
 //!   data raises `EPOLLPRI`, so the shortcut is off once the socket has shown `PRIORITY`.
