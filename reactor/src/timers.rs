@@ -6,6 +6,14 @@
 //! later by its slot's generation. Deadlines usually grow, so a push to the heap stays at the
 //! bottom: insertion is O(1) in the common case and O(log n) at worst.
 //!
+//! A tombstone leaves the heap in a compaction (O(1) per cancellation, amortised), or is
+//! popped when it is due, or when it reaches the top while its deadline is near: a pop costs
+//! O(log n), and a server whose every request arms and cancels a 30 s timeout would otherwise
+//! pay one per request, as each cancelled timeout becomes the earliest entry in turn. So the
+//! deadline the reactor waits for ([`Timers::next_deadline`]) may be a cancelled timer's, earlier
+//! than every pending one but beyond a horizon the caller chooses: the reactor then wakes early
+//! at most once per horizon, finds nothing due, and goes on waiting.
+//!
 //! Invariants:
 //! - Every live timer has exactly one heap entry with its slot key and generation.
 //! - After each cancellation, tombstones do not exceed twice the live timers plus
@@ -108,35 +116,43 @@ impl Timers {
         Some(timer.waker)
     }
 
-    /// The earliest pending deadline.
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        self.drop_dead_top();
-        let Reverse((deadline, _)) = *self.heap.peek()?;
-        Some(deadline)
-    }
-
-    /// Moves the wakers of every timer whose deadline is at or before `now` into `wake`.
-    pub(crate) fn expire(&mut self, now: Instant, wake: &mut Vec<Waker>) {
-        loop {
-            self.drop_dead_top();
-            match self.heap.peek() {
-                Some(&Reverse((deadline, id))) if deadline <= now => {
-                    self.heap.pop();
-                    let key = TimerKey::unpack(id).key as usize;
-                    wake.push(self.timers.remove(key).waker);
-                }
-                _ => return,
-            }
+    /// A deadline to wake at for the timers: never later than the earliest pending deadline,
+    /// and that deadline itself when it is no later than `exact_until` (always, if `None`).
+    /// Beyond `exact_until` it may be the earlier deadline of a cancelled timer, which is then
+    /// left in the heap rather than popped (see the module documentation); `None` if no timer
+    /// is pending.
+    pub(crate) fn next_deadline(&mut self, exact_until: Option<Instant>) -> Option<Instant> {
+        if self.timers.is_empty() {
+            return None; // Whatever the heap holds is a tombstone.
         }
-    }
-
-    /// Pops tombstones off the top of the heap.
-    fn drop_dead_top(&mut self) {
         while let Some(&entry) = self.heap.peek() {
-            if is_live(&self.timers, entry) {
-                return;
+            let Reverse((deadline, _)) = entry;
+            if exact_until.is_some_and(|exact_until| deadline > exact_until)
+                || is_live(&self.timers, entry)
+            {
+                return Some(deadline);
             }
             self.heap.pop();
+        }
+        None
+    }
+
+    /// Moves the wakers of every timer whose deadline is at or before `now` into `wake`, and
+    /// pops the tombstones that are due with them.
+    pub(crate) fn expire(&mut self, now: Instant, wake: &mut Vec<Waker>) {
+        while let Some(&entry) = self.heap.peek() {
+            let Reverse((deadline, id)) = entry;
+            if deadline > now {
+                break;
+            }
+            self.heap.pop();
+            if is_live(&self.timers, entry) {
+                let key = TimerKey::unpack(id).key as usize;
+                wake.push(self.timers.remove(key).waker);
+            }
+        }
+        if self.timers.is_empty() {
+            self.heap.clear(); // Only tombstones left.
         }
     }
 
@@ -190,7 +206,7 @@ mod tests {
         timers.insert(now + Duration::from_millis(10), noop_waker());
         timers.insert(now + Duration::from_millis(10), noop_waker());
         assert_eq!(
-            timers.next_deadline(),
+            timers.next_deadline(None),
             Some(now + Duration::from_millis(10))
         );
         let mut wake = Vec::new();
@@ -198,7 +214,7 @@ mod tests {
         assert_eq!(wake.len(), 2, "both ties fire, the later one does not");
         assert_eq!(timers.len(), 1);
         assert_eq!(
-            timers.next_deadline(),
+            timers.next_deadline(None),
             Some(now + Duration::from_millis(20))
         );
     }
@@ -208,7 +224,7 @@ mod tests {
         let mut timers = Timers::new();
         let deadline = Instant::now() + Duration::from_nanos(1_234_567);
         timers.insert(deadline, noop_waker());
-        assert_eq!(timers.next_deadline(), Some(deadline));
+        assert_eq!(timers.next_deadline(None), Some(deadline));
         let mut wake = Vec::new();
         timers.expire(deadline - Duration::from_nanos(1), &mut wake);
         assert!(wake.is_empty(), "fired a nanosecond early");
@@ -232,7 +248,55 @@ mod tests {
         }
         assert_eq!(timers.len(), 0);
         assert_eq!(timers.heap_len(), 0);
-        assert_eq!(timers.next_deadline(), None);
+        assert_eq!(timers.next_deadline(None), None);
+    }
+
+    #[test]
+    fn next_deadline_is_exact_up_to_the_horizon_and_a_lower_bound_beyond_it() {
+        let mut timers = Timers::new();
+        let now = Instant::now();
+        let secs = |s| now + Duration::from_secs(s);
+        let cancelled = timers.insert(secs(30), noop_waker());
+        timers.insert(secs(60), noop_waker());
+        timers.remove(cancelled);
+        assert_eq!(
+            timers.next_deadline(Some(secs(1))),
+            Some(secs(30)),
+            "beyond the horizon the tombstone's deadline stands in"
+        );
+        assert_eq!(timers.heap_len(), 2, "and the tombstone is not popped");
+        assert_eq!(timers.next_deadline(Some(secs(30))), Some(secs(60)));
+        assert_eq!(timers.heap_len(), 1, "within the horizon it is popped");
+        timers.insert(secs(45), noop_waker());
+        let cancelled = timers.insert(secs(40), noop_waker());
+        timers.remove(cancelled);
+        assert_eq!(timers.next_deadline(None), Some(secs(45)), "None: exact");
+    }
+
+    #[test]
+    fn expire_pops_due_tombstones_and_keeps_later_ones() {
+        let mut timers = Timers::new();
+        let now = Instant::now();
+        let secs = |s| now + Duration::from_secs(s);
+        let early = timers.insert(secs(1), noop_waker());
+        timers.insert(secs(2), noop_waker());
+        let late = timers.insert(secs(3), noop_waker());
+        timers.insert(secs(4), noop_waker());
+        timers.remove(early);
+        timers.remove(late);
+        let mut wake = Vec::new();
+        timers.expire(secs(2), &mut wake);
+        assert_eq!(wake.len(), 1, "only the live timer due at 2 s fires");
+        assert_eq!(timers.heap_len(), 2, "the 3 s tombstone waits for its turn");
+        timers.expire(secs(4), &mut wake);
+        assert_eq!(wake.len(), 2);
+        assert_eq!(timers.heap_len(), 0, "no live timer: nothing is left");
+        let last = timers.insert(secs(5), noop_waker());
+        timers.insert(secs(9), noop_waker());
+        timers.remove(last);
+        timers.expire(secs(9), &mut wake);
+        assert_eq!(wake.len(), 3, "the tombstone at 5 s fired nothing");
+        assert_eq!(timers.heap_len(), 0);
     }
 
     #[test]
