@@ -44,11 +44,6 @@ const UNPARK_TOKEN: u64 = u64::MAX;
 /// returned by the next turn.
 pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 
-/// How far ahead a blocking turn waits for exactly the earliest timer. Beyond it, it may wait for
-/// a cancelled timer's earlier deadline instead (so the timers need not pop it now, see
-/// `timers`): an idle reactor then wakes with nothing to do, at most once per horizon.
-const EXACT_DEADLINE_HORIZON: Duration = Duration::from_secs(1);
-
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
 }
@@ -291,20 +286,22 @@ impl Reactor {
         waited
     }
 
-    /// How long a turn that may block waits: until `timeout` or the earliest timer (beyond
-    /// [`EXACT_DEADLINE_HORIZON`], possibly a cancelled timer's earlier deadline), or not at all
+    /// How long a turn that may block waits: until `timeout` or the earliest timer (more than
+    /// a second ahead, possibly a cancelled timer's earlier deadline: see `timers`), or not at all
     /// if an [`Unparker`] was used since the last turn; and, with the clock paused, the exact
     /// deadline to advance it to if nothing happens (it then does not wait either).
     fn blocking_wait(&self, timeout: Option<Duration>) -> (Option<Duration>, Option<Instant>) {
-        let wait = if self.clock.is_paused() {
-            // Exact: the clock jumps to this deadline, and no earlier one may stand in for it.
-            if let Some(deadline) = self.timers.borrow_mut().next_deadline(None) {
+        let paused = self.clock.is_paused();
+        // Paused, the deadline must be exact: the clock jumps to it, and no earlier one may
+        // stand in for it.
+        let now = (!paused).then(|| self.clock.last_read());
+        let next_deadline = self.timers.borrow_mut().next_deadline(now);
+        let wait = if paused {
+            if let Some(deadline) = next_deadline {
                 return (Some(Duration::ZERO), Some(deadline));
             }
             timeout // Paused time does not pass while the thread waits.
         } else {
-            let exact_until = self.clock.last_read().checked_add(EXACT_DEADLINE_HORIZON);
-            let next_deadline = self.timers.borrow_mut().next_deadline(exact_until);
             self.shorten_to_deadline(timeout, next_deadline)
         };
         if wait != Some(Duration::ZERO) && !self.unparker.begin_park() {

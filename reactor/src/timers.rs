@@ -11,8 +11,8 @@
 //! O(log n), and a server whose every request arms and cancels a 30 s timeout would otherwise
 //! pay one per request, as each cancelled timeout becomes the earliest entry in turn. So the
 //! deadline the reactor waits for ([`Timers::next_deadline`]) may be a cancelled timer's, earlier
-//! than every pending one but beyond a horizon the caller chooses: the reactor then wakes early
-//! at most once per horizon, finds nothing due, and goes on waiting.
+//! than every pending one but more than [`EXACT_HORIZON`] ahead: the reactor then wakes early at
+//! most once per horizon, finds nothing due, and goes on waiting.
 //!
 //! Invariants:
 //! - Every live timer has exactly one heap entry with its slot key and generation.
@@ -26,13 +26,18 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 /// Tombstones tolerated beyond twice the live timers before the heap is compacted: enough that
 /// a handful of timers cancelled and re-armed in turn never pay for a rebuild.
 const COMPACT_SLACK: usize = 32;
+
+/// How far ahead of now [`Timers::next_deadline`] is exact when it is given the time. Past it, a
+/// reactor may wake for a cancelled timer's deadline, find nothing due, and wait again: at most
+/// once per horizon, as that wake pops every tombstone due within the next horizon.
+const EXACT_HORIZON: Duration = Duration::from_secs(1);
 
 /// Identifies one pending timer: its slot and the generation of the slot's owner. The
 /// generation wraps after 2^32 timers, which is harmless: a stale key must outlive exactly 2^32
@@ -117,18 +122,27 @@ impl Timers {
     }
 
     /// A deadline to wake at for the timers: never later than the earliest pending deadline,
-    /// and that deadline itself when it is no later than `exact_until` (always, if `None`).
-    /// Beyond `exact_until` it may be the earlier deadline of a cancelled timer, which is then
-    /// left in the heap rather than popped (see the module documentation); `None` if no timer
-    /// is pending.
-    pub(crate) fn next_deadline(&mut self, exact_until: Option<Instant>) -> Option<Instant> {
-        if self.timers.is_empty() {
-            return None; // Whatever the heap holds is a tombstone.
+    /// and that deadline itself if `now` is `None` or the deadline is within [`EXACT_HORIZON`]
+    /// of `now` (a lower bound of the current instant). Past the horizon it may be the earlier
+    /// deadline of a cancelled timer, left in the heap rather than popped (see the module
+    /// documentation). `None` if no timer is pending.
+    #[inline]
+    pub(crate) fn next_deadline(&mut self, now: Option<Instant>) -> Option<Instant> {
+        // The heap is empty when no timer is pending (see `remove` and `expire`).
+        let &entry = self.heap.peek()?;
+        if is_live(&self.timers, entry) {
+            let Reverse((deadline, _)) = entry;
+            return Some(deadline);
         }
+        self.next_deadline_after_tombstone(now)
+    }
+
+    /// [`next_deadline`](Self::next_deadline) once the top of the heap is a tombstone.
+    fn next_deadline_after_tombstone(&mut self, now: Option<Instant>) -> Option<Instant> {
         while let Some(&entry) = self.heap.peek() {
             let Reverse((deadline, _)) = entry;
-            if exact_until.is_some_and(|exact_until| deadline > exact_until)
-                || is_live(&self.timers, entry)
+            if is_live(&self.timers, entry)
+                || now.is_some_and(|now| deadline.saturating_duration_since(now) > EXACT_HORIZON)
             {
                 return Some(deadline);
             }
@@ -192,7 +206,6 @@ impl TimerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn noop_waker() -> Waker {
         Waker::noop().clone()
@@ -260,12 +273,15 @@ mod tests {
         timers.insert(secs(60), noop_waker());
         timers.remove(cancelled);
         assert_eq!(
-            timers.next_deadline(Some(secs(1))),
+            timers.next_deadline(Some(now)),
             Some(secs(30)),
             "beyond the horizon the tombstone's deadline stands in"
         );
         assert_eq!(timers.heap_len(), 2, "and the tombstone is not popped");
-        assert_eq!(timers.next_deadline(Some(secs(30))), Some(secs(60)));
+        assert_eq!(
+            timers.next_deadline(Some(secs(30) - EXACT_HORIZON)),
+            Some(secs(60))
+        );
         assert_eq!(timers.heap_len(), 1, "within the horizon it is popped");
         timers.insert(secs(45), noop_waker());
         let cancelled = timers.insert(secs(40), noop_waker());
