@@ -45,6 +45,35 @@ fn many_concurrent_sleeps_each_wait_their_own_deadline() {
     });
 }
 
+/// Timers cancelled more than the timers' one-second horizon ahead stay in the heap as
+/// tombstones, and the reactor may wake at their deadlines with nothing due: it must go on
+/// waiting for the live sleep behind them, and fire it neither early nor late.
+#[test]
+fn a_sleep_behind_far_cancelled_timers_fires_on_time() {
+    run_with_watchdog(WATCHDOG, async {
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(1_200);
+        let mut live = std::pin::pin!(sleep_until(deadline));
+        let mut cancelled: Vec<_> = [1_050, 1_100, 1_150]
+            .map(|millis| Box::pin(sleep_until(start + Duration::from_millis(millis))))
+            .into();
+        std::future::poll_fn(|cx| {
+            assert!(live.as_mut().poll(cx).is_pending());
+            for sleep in &mut cancelled {
+                assert!(sleep.as_mut().poll(cx).is_pending());
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        drop(cancelled); // Tombstones now, in front of the live timer.
+        live.await;
+        let now = Instant::now();
+        assert!(now >= deadline, "fired early");
+        let late = now - deadline;
+        assert!(late < Duration::from_secs(1), "fired {late:?} late");
+    });
+}
+
 #[test]
 fn timeout_returns_elapsed() {
     run_with_watchdog(WATCHDOG, async {
