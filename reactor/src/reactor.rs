@@ -286,10 +286,11 @@ impl Reactor {
         waited
     }
 
-    /// How long a turn that may block waits: until `timeout` or the earliest timer (more than
-    /// a second ahead, possibly a cancelled timer's earlier deadline: see `timers`), or not at all
-    /// if an [`Unparker`] was used since the last turn; and, with the clock paused, the exact
-    /// deadline to advance it to if nothing happens (it then does not wait either).
+    /// How long a turn that may block waits: until `timeout` or the earliest timer (or, if that
+    /// is more than a second after the last clock read, possibly an earlier cancelled timer's
+    /// deadline: see `timers`), or not at all if an [`Unparker`] was used since the last turn;
+    /// and, with the clock paused, the exact deadline to advance it to if nothing happens (it
+    /// then does not wait either).
     fn blocking_wait(&self, timeout: Option<Duration>) -> (Option<Duration>, Option<Instant>) {
         let paused = self.clock.is_paused();
         // Paused, the deadline must be exact: the clock jumps to it, and no earlier one may
@@ -553,6 +554,32 @@ mod tests {
     use std::task::Wake;
 
     use crate::test_waker::counting_waker;
+
+    /// With the clock paused, a turn advances it exactly to the earliest pending deadline, also
+    /// behind a cancelled timer far ahead (which a turn on the running clock may wait for).
+    #[test]
+    fn a_paused_clock_jumps_past_a_far_cancelled_timer_to_the_live_one() {
+        let reactor = Reactor::current().unwrap();
+        reactor.turn(Some(Duration::ZERO)).unwrap(); // The unparker's initial edge.
+        reactor.clock().pause();
+        let start = reactor.clock().now();
+        let live = start + Duration::from_secs(60);
+        reactor.insert_timer(live, Waker::noop().clone());
+        let cancelled =
+            reactor.insert_timer(start + Duration::from_secs(30), Waker::noop().clone());
+        reactor.remove_timer(cancelled);
+        reactor.turn(None).unwrap();
+        assert_eq!(
+            reactor.clock().now(),
+            live,
+            "advanced to the wrong deadline"
+        );
+        assert_eq!(
+            reactor.pending_timers(),
+            0,
+            "the live timer fired in that turn"
+        );
+    }
 
     /// Regression: an event for a freed slot must not reach the slot's next owner.
     ///

@@ -6,20 +6,23 @@
 //! later by its slot's generation. Deadlines usually grow, so a push to the heap stays at the
 //! bottom: insertion is O(1) in the common case and O(log n) at worst.
 //!
-//! A tombstone leaves the heap in a compaction (O(1) per cancellation, amortised), or is
-//! popped when it is due, or when it reaches the top while its deadline is near: a pop costs
-//! O(log n), and a server whose every request arms and cancels a 30 s timeout would otherwise
-//! pay one per request, as each cancelled timeout becomes the earliest entry in turn. So the
-//! deadline the reactor waits for ([`Timers::next_deadline`]) may be a cancelled timer's, earlier
-//! than every pending one but more than [`EXACT_HORIZON`] ahead: the reactor then wakes early at
-//! most once per horizon, finds nothing due, and goes on waiting.
+//! A tombstone leaves the heap in a compaction (O(1) per cancellation, amortised), when the last
+//! live timer goes (the heap is cleared), when it is due, or when it reaches the top while its
+//! deadline is near. Only the last costs O(log n), and a server whose every request arms and
+//! cancels a 30 s timeout would otherwise pay it per request, as each cancelled timeout becomes
+//! the earliest entry in turn. So the deadline the reactor waits for
+//! ([`Timers::next_deadline`]) may be a cancelled timer's, earlier than every pending one but
+//! more than [`EXACT_HORIZON`] after the reactor's last clock read: an idle reactor may then
+//! wake at cancelled timers' deadlines, at most once per horizon, find nothing due, and go on
+//! waiting.
 //!
 //! Invariants:
 //! - Every live timer has exactly one heap entry with its slot key and generation.
 //! - After each cancellation, tombstones do not exceed twice the live timers plus
 //!   [`COMPACT_SLACK`]: when they would, the heap is rebuilt without them (O(n), paid for by the
-//!   n cancellations before it). So memory stays proportional to the live timers, and when the
-//!   last one goes, nothing is left.
+//!   n cancellations before it). So memory stays proportional to the live timers (to their
+//!   peak, between an `expire` of many and the next cancellation), and when the last one goes,
+//!   nothing is left.
 //! - Deadlines are kept as the `Instant`s they are, exact: no rounding to a tick, and no
 //!   conversion on the way in or out.
 
@@ -313,6 +316,25 @@ mod tests {
         timers.expire(secs(9), &mut wake);
         assert_eq!(wake.len(), 3, "the tombstone at 5 s fired nothing");
         assert_eq!(timers.heap_len(), 0);
+    }
+
+    #[test]
+    fn expiring_the_last_live_timer_leaves_no_far_tombstone() {
+        let mut timers = Timers::new();
+        let now = Instant::now();
+        let secs = |s| now + Duration::from_secs(s);
+        let far = timers.insert(secs(10), noop_waker());
+        timers.insert(secs(1), noop_waker());
+        timers.remove(far);
+        let mut wake = Vec::new();
+        timers.expire(secs(1), &mut wake);
+        assert_eq!(wake.len(), 1);
+        assert_eq!(
+            timers.heap_len(),
+            0,
+            "the 10 s tombstone outlived every timer"
+        );
+        assert_eq!(timers.next_deadline(Some(now)), None);
     }
 
     #[test]
