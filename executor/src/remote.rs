@@ -132,11 +132,10 @@ impl QueuedFlag {
     /// is cheap; the `block_on` future's is set by every wake, so its clear is the swap. If the
     /// load reads a stale `false`, the remote queue still holds this entry, and the poll that
     /// entry causes clears the flag: the runtime drains that queue under its mutex, after the
-    /// swap that set the flag. The clear itself is
-    /// a swap, not a store: it synchronises with the waking thread's swap, so the poll that
-    /// follows sees whatever that thread wrote before waking. After a relaxed store, a wake whose
-    /// swap came just before it would find the flag set and push nothing, and the poll need not
-    /// see what it wrote: a lost wake.
+    /// swap that set the flag. The clear itself is a swap, not a store: it synchronises with the
+    /// waking thread's swap, so the poll that follows sees whatever that thread wrote before
+    /// waking. After a relaxed store, a wake whose swap came just before it would find the flag
+    /// set and push nothing, and the poll need not see what it wrote: a lost wake.
     pub(crate) fn clear(&self) {
         if self.0.load(Ordering::Relaxed) {
             self.0.swap(false, Ordering::AcqRel);

@@ -9,8 +9,9 @@
 //!
 //! Waiting comes in two forms (see `source` for why): [`Registration::ready`] returns a
 //! [`Readiness`] future that owns a waiter slot while it waits (until it resolves or is
-//! dropped), so any number of tasks can wait at once and a cancelled wait leaves nothing behind; [`Registration::poll_ready`] is for
-//! `poll_*` methods and shares one waker per direction with every other such poll.
+//! dropped), so any number of tasks can wait at once and a cancelled wait leaves nothing
+//! behind; [`Registration::poll_ready`] is for `poll_*` methods and shares one waker per
+//! direction with every other such poll.
 
 use std::future::Future;
 use std::io;

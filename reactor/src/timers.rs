@@ -214,6 +214,12 @@ mod tests {
         Waker::noop().clone()
     }
 
+    /// Now, and the instant `s` seconds after it.
+    fn seconds_from_now() -> (Instant, impl Fn(u64) -> Instant) {
+        let now = Instant::now();
+        (now, move |s| now + Duration::from_secs(s))
+    }
+
     #[test]
     fn expires_in_deadline_order_and_only_what_is_due() {
         let mut timers = Timers::new();
@@ -270,8 +276,7 @@ mod tests {
     #[test]
     fn next_deadline_is_exact_up_to_the_horizon_and_a_lower_bound_beyond_it() {
         let mut timers = Timers::new();
-        let now = Instant::now();
-        let secs = |s| now + Duration::from_secs(s);
+        let (now, secs) = seconds_from_now();
         let cancelled = timers.insert(secs(30), noop_waker());
         timers.insert(secs(60), noop_waker());
         timers.remove(cancelled);
@@ -295,8 +300,7 @@ mod tests {
     #[test]
     fn expire_pops_due_tombstones_and_keeps_later_ones() {
         let mut timers = Timers::new();
-        let now = Instant::now();
-        let secs = |s| now + Duration::from_secs(s);
+        let (_, secs) = seconds_from_now();
         let early = timers.insert(secs(1), noop_waker());
         timers.insert(secs(2), noop_waker());
         let late = timers.insert(secs(3), noop_waker());
@@ -321,8 +325,7 @@ mod tests {
     #[test]
     fn expiring_the_last_live_timer_leaves_no_far_tombstone() {
         let mut timers = Timers::new();
-        let now = Instant::now();
-        let secs = |s| now + Duration::from_secs(s);
+        let (now, secs) = seconds_from_now();
         let far = timers.insert(secs(10), noop_waker());
         timers.insert(secs(1), noop_waker());
         timers.remove(far);
