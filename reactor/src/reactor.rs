@@ -222,6 +222,7 @@ impl Reactor {
     /// [`defer`](Self::defer)red before the turn.
     ///
     /// A `Some(Duration::ZERO)` turn never blocks; neither does one while deferred wakers wait.
+    /// Such a turn makes no syscall while no fd is registered (there is nothing it could see).
     /// A turn that may block returns early if an [`Unparker`] was used since the last turn. With
     /// the clock paused and nothing else to do, a turn that may block advances the clock to the
     /// earliest timer instead of waiting for it. Returns the number of epoll events received,

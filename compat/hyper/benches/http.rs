@@ -10,7 +10,8 @@
 //! CPU 1, for C in 1, 50, 500. The servers alternate (minireactor first in even repetitions,
 //! tokio first in odd ones). Per run: requests/s and p99 latency as wrk reports them, server
 //! CPU per request (utime + stime from `/proc/PID/stat` around the wrk run, divided by the
-//! requests wrk completed), and the server's peak RSS (`VmHWM`). The table gives medians; the
+//! requests wrk completed), the user-space part of it (utime alone: the kernel's part is the
+//! same syscalls on both servers), and the server's peak RSS (`VmHWM`). The table gives medians; the
 //! ratio columns are medians of the per-repetition ratios. `wrk` is installed with apt-get when
 //! missing.
 
@@ -26,6 +27,7 @@ const SERVERS: [&str; 2] = ["http", "tokio_http"];
 struct Run {
     requests_per_sec: f64,
     cpu_us_per_request: f64,
+    user_us_per_request: f64,
     p99_ms: f64,
     peak_rss_kib: f64,
 }
@@ -44,8 +46,10 @@ fn main() {
     // Other processes on the machine skew wall-clock figures: say how busy it was.
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at start: {}", load().trim());
-    println!("| C | runtime | requests/s | server CPU µs/request | p99 latency | peak RSS |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| C | runtime | requests/s | server CPU µs/request | of which user space | p99 latency | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for connections in CONNECTIONS {
         let mut runs: [Vec<Run>; 2] = Default::default();
         for rep in 0..reps {
@@ -58,19 +62,23 @@ fn main() {
         for (server, name) in SERVERS.iter().enumerate() {
             let runs = &runs[server];
             println!(
-                "| {connections} | {name} | {:.0} | {:.2} | {:.2} ms | {:.0} KiB |",
+                "| {connections} | {name} | {:.0} | {:.2} | {:.2} | {:.2} ms | {:.0} KiB |",
                 median(runs.iter().map(|run| run.requests_per_sec)),
                 median(runs.iter().map(|run| run.cpu_us_per_request)),
+                median(runs.iter().map(|run| run.user_us_per_request)),
                 median(runs.iter().map(|run| run.p99_ms)),
                 median(runs.iter().map(|run| run.peak_rss_kib)),
             );
         }
         let pairs = || runs[0].iter().zip(&runs[1]);
         println!(
-            "| {connections} | minireactor / tokio | {:.3}× | {:.3}× | {:.3}× | {:.3}× |",
+            "| {connections} | minireactor / tokio | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.3}× |",
             median(pairs().map(|(ours, theirs)| ours.requests_per_sec / theirs.requests_per_sec)),
             median(
                 pairs().map(|(ours, theirs)| ours.cpu_us_per_request / theirs.cpu_us_per_request)
+            ),
+            median(
+                pairs().map(|(ours, theirs)| ours.user_us_per_request / theirs.user_us_per_request)
             ),
             median(pairs().map(|(ours, theirs)| ours.p99_ms / theirs.p99_ms)),
             median(pairs().map(|(ours, theirs)| ours.peak_rss_kib / theirs.peak_rss_kib)),
@@ -93,7 +101,8 @@ fn measure(binary: &Path, connections: u32, secs: u32, ticks_per_sec: f64) -> Ru
         "--latency",
         &format!("http://{addr}/"),
     ]));
-    let cpu_ticks = cpu_ticks(server.id()) - cpu_before;
+    let cpu_after = cpu_ticks(server.id());
+    let (user_ticks, system_ticks) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     let peak_rss_kib = status_kib(server.id(), "VmHWM:");
     let status = Command::new("kill")
         .args(["-INT", &server.id().to_string()])
@@ -108,7 +117,8 @@ fn measure(binary: &Path, connections: u32, secs: u32, ticks_per_sec: f64) -> Ru
         requests_per_sec: wrk_field(&report, "Requests/sec:", |line| {
             line.split_whitespace().nth(1)
         }),
-        cpu_us_per_request: cpu_ticks / ticks_per_sec * 1e6 / requests,
+        cpu_us_per_request: (user_ticks + system_ticks) / ticks_per_sec * 1e6 / requests,
+        user_us_per_request: user_ticks / ticks_per_sec * 1e6 / requests,
         p99_ms: wrk_latency_ms(&report, "99%"),
         peak_rss_kib,
     }
@@ -135,15 +145,15 @@ fn start_server(binary: &Path) -> (Child, String) {
     (server, addr.to_string())
 }
 
-/// utime + stime of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> f64 {
+/// utime and stime of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
         .split(' ')
         .collect();
     let field = |n: usize| fields[n - 3].parse::<f64>().expect("tick count");
-    field(14) + field(15)
+    (field(14), field(15))
 }
 
 /// A `/proc/PID/status` line's value in KiB.
