@@ -107,6 +107,10 @@ pub struct Reactor {
     deferred: RefCell<Vec<Waker>>,
     /// Lets other threads interrupt a blocking turn.
     unparker: Unparker,
+    /// The epoll fd was handed out ([`AsFd`]), e.g. to nest this reactor in another event
+    /// loop. That loop sees the fd readable while any event waits uncollected, so from then on
+    /// every turn waits, even one that cannot block with no fd registered.
+    fd_exposed: Cell<bool>,
 }
 
 impl Reactor {
@@ -132,6 +136,7 @@ impl Reactor {
             clock: Clock::new(),
             deferred: RefCell::new(Vec::new()),
             unparker,
+            fd_exposed: Cell::new(false),
         })
     }
 
@@ -222,11 +227,13 @@ impl Reactor {
     /// [`defer`](Self::defer)red before the turn.
     ///
     /// A `Some(Duration::ZERO)` turn never blocks; neither does one while deferred wakers wait.
-    /// Such a turn makes no syscall while no fd is registered (there is nothing it could see).
+    /// Such a turn makes no syscall while no fd is registered, unless the epoll fd was handed
+    /// out ([`AsFd`]): it could only collect events that no registration owns, and drop them.
     /// A turn that may block returns early if an [`Unparker`] was used since the last turn. With
     /// the clock paused and nothing else to do, a turn that may block advances the clock to the
     /// earliest timer instead of waiting for it. Returns the number of epoll events received,
-    /// stale ones included (a count for tests and tracing, not a count of wakes).
+    /// stale ones included, and 0 when the wait was skipped (a count for tests and tracing, not
+    /// a count of wakes).
     ///
     /// # Errors
     /// The epoll wait's error (named after the syscall), or this being the parent's reactor in a
@@ -248,11 +255,15 @@ impl Reactor {
         if events.capacity() < self.event_capacity.get() {
             events.reserve_exact(self.event_capacity.get());
         }
-        let waited = if wait == Some(Duration::ZERO) && self.sources.borrow().is_empty() {
-            // Only the unparker's eventfd is registered, and only a blocking wait lets it be
-            // written (see `unpark`): the syscall could report nothing but a late write's edge,
-            // which the next real wait reports instead (one spurious return, as `unpark` says).
-            // So a yield with no fd registered costs no syscall.
+        let waited = if wait == Some(Duration::ZERO)
+            && !self.fd_exposed.get()
+            && self.sources.borrow().is_empty()
+        {
+            // With no fd registered, the wait could collect only events that no registration
+            // owns (the unparker eventfd's edges: its initial one and those of writes while it
+            // was parked; an fd whose deletion failed), which `dispatch` drops. Left in epoll,
+            // they end the next blocking wait at once, one spurious return. So a yield with no
+            // fd registered costs no syscall.
             events.clear();
             Ok(0)
         } else {
@@ -546,8 +557,10 @@ impl fmt::Debug for Reactor {
 }
 
 impl AsFd for Reactor {
-    /// The epoll instance, e.g. to nest this reactor in another event loop.
+    /// The epoll instance, e.g. to nest this reactor in another event loop. From then on every
+    /// turn collects its events, so the fd does not stay readable with nothing to do.
     fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd_exposed.set(true);
         self.epoll.as_fd()
     }
 }
@@ -570,7 +583,6 @@ mod tests {
     #[test]
     fn a_paused_clock_jumps_past_a_far_cancelled_timer_to_the_live_one() {
         let reactor = Reactor::current().unwrap();
-        reactor.turn(Some(Duration::ZERO)).unwrap(); // The unparker's initial edge.
         reactor.clock().pause();
         let start = reactor.clock().now();
         let live = start + Duration::from_secs(60);
@@ -607,6 +619,23 @@ mod tests {
             "the unparker's initial edge and the socket's"
         );
         reactor.deregister(id).unwrap();
+    }
+
+    /// Regression (found in review of the test above's change): a reactor nested in another
+    /// event loop through its epoll fd kept the unparker's initial edge uncollected, so with no
+    /// fd registered that fd stayed readable and a level-triggered outer loop spun. Once the fd
+    /// is handed out, a turn that cannot block collects.
+    #[test]
+    #[cfg_attr(miri, ignore = "needs the kernel's epoll")]
+    fn a_nested_reactor_collects_its_events_with_no_fd_registered() {
+        let reactor = Reactor::new().unwrap();
+        let _nested_in_another_loop = reactor.as_fd();
+        assert_eq!(
+            reactor.turn(Some(Duration::ZERO)).unwrap(),
+            1,
+            "the unparker's initial edge"
+        );
+        assert_eq!(reactor.turn(Some(Duration::ZERO)).unwrap(), 0);
     }
 
     /// Regression: an event for a freed slot must not reach the slot's next owner.
