@@ -174,17 +174,30 @@ impl Reactor {
             .map_err(|_| thread_exiting())?;
         match existing {
             Ok(result) => Ok(result),
-            Err(f) => Ok(f(&*Reactor::current()?)),
+            Err(f) => Self::with_new(f),
         }
+    }
+
+    /// [`with_current`](Self::with_current) when the reactor does not exist yet (or is the
+    /// parent's): out of line, so that the common path has `f` inlined at its only call.
+    #[cold]
+    #[inline(never)]
+    fn with_new<R>(f: impl FnOnce(&Reactor) -> R) -> io::Result<R> {
+        Ok(f(&*Reactor::current()?))
     }
 
     /// Runs `f` with this thread's reactor if it exists already (and is not the parent's, after
     /// a fork); never creates one. For drop paths, which must not fail or allocate an epoll.
+    /// As in [`with_current`](Self::with_current), `f` runs under a borrow of the thread-local
+    /// and must not drop or wake a waker.
+    #[inline]
     pub(crate) fn with_existing<R>(f: impl FnOnce(&Reactor) -> R) -> Option<R> {
-        let reactor = CURRENT
-            .try_with(|current| current.borrow().clone())
-            .ok()??;
-        (!reactor.is_inherited()).then(|| f(&reactor))
+        CURRENT
+            .try_with(|current| match &*current.borrow() {
+                Some(reactor) if !reactor.is_inherited() => Some(f(reactor)),
+                _ => None,
+            })
+            .ok()?
     }
 
     /// This reactor's identity, distinct from every other reactor's in the process.
@@ -504,9 +517,11 @@ impl Reactor {
         self.timers.borrow_mut().update_waker(key, waker)
     }
 
-    pub(crate) fn remove_timer(&self, key: TimerKey) {
-        let waker = self.timers.borrow_mut().remove(key);
-        drop(waker); // After the borrow: dropping a waker may run arbitrary code.
+    /// Cancels the timer `key`; returns its waker, if it was pending, for the caller to drop
+    /// after its own borrows (dropping a waker may run arbitrary code).
+    #[must_use = "drop the waker after every borrow is released"]
+    pub(crate) fn remove_timer(&self, key: TimerKey) -> Option<Waker> {
+        self.timers.borrow_mut().remove(key)
     }
 
     /// Number of pending timers.
@@ -589,7 +604,7 @@ mod tests {
         reactor.insert_timer(live, Waker::noop().clone());
         let cancelled =
             reactor.insert_timer(start + Duration::from_secs(30), Waker::noop().clone());
-        reactor.remove_timer(cancelled);
+        drop(reactor.remove_timer(cancelled));
         reactor.turn(None).unwrap();
         assert_eq!(
             reactor.clock().now(),

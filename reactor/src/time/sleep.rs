@@ -62,11 +62,12 @@ impl Sleep {
 
     fn cancel(&mut self) {
         if let Some(entry) = self.entry.take() {
-            Reactor::with_existing(|reactor| {
-                if reactor.id() == entry.reactor {
-                    reactor.remove_timer(entry.key);
-                }
+            let waker = Reactor::with_existing(|reactor| {
+                (reactor.id() == entry.reactor)
+                    .then(|| reactor.remove_timer(entry.key))
+                    .flatten()
             });
+            drop(waker); // Outside the reactor's borrows: dropping a waker may run any code.
         }
     }
 }
