@@ -76,6 +76,52 @@ fn a_sleep_behind_far_cancelled_timers_fires_on_time() {
     });
 }
 
+/// A waker that, when its last reference is dropped, arms and polls a sleep of its own.
+struct SleepsWhenDropped;
+
+impl std::task::Wake for SleepsWhenDropped {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for SleepsWhenDropped {
+    fn drop(&mut self) {
+        let mut inner = std::pin::pin!(sleep(Duration::from_secs(60)));
+        let waker = std::task::Waker::noop();
+        let polled = inner
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        assert!(polled.is_pending());
+    }
+}
+
+/// Dropping a sleep drops its timer's waker, and that may run any code, the timers included:
+/// the waker is dropped after the reactor's borrows, whether the sleep is cancelled or its
+/// waker replaced by a new poll.
+#[test]
+fn a_waker_dropped_by_a_sleep_may_use_the_timers() {
+    run_with_watchdog(WATCHDOG, async {
+        let reactor = Reactor::current().unwrap();
+        for replace_first in [false, true] {
+            let mut sleeping = Box::pin(sleep(Duration::from_secs(60)));
+            let waker = std::task::Waker::from(std::sync::Arc::new(SleepsWhenDropped));
+            let polled = sleeping
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(&waker));
+            assert!(polled.is_pending());
+            drop(waker); // The timer holds the last reference.
+            if replace_first {
+                let noop = std::task::Waker::noop();
+                let polled = sleeping
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(noop));
+                assert!(polled.is_pending());
+            }
+            drop(sleeping);
+            assert_eq!(reactor.pending_timers(), 0, "every sleep was dropped");
+        }
+    });
+}
+
 #[test]
 fn timeout_returns_elapsed() {
     run_with_watchdog(WATCHDOG, async {
