@@ -636,10 +636,10 @@ mod tests {
         reactor.deregister(id).unwrap();
     }
 
-    /// Regression (found in review of the test above's change): a reactor nested in another
-    /// event loop through its epoll fd kept the unparker's initial edge uncollected, so with no
-    /// fd registered that fd stayed readable and a level-triggered outer loop spun. Once the fd
-    /// is handed out, a turn that cannot block collects.
+    /// Regression (found in review of the skip the test above pins): a reactor nested in
+    /// another event loop through its epoll fd kept the unparker's initial edge uncollected, so
+    /// with no fd registered that fd stayed readable and a level-triggered outer loop spun. Once
+    /// the fd is handed out, a turn that cannot block collects.
     #[test]
     #[cfg_attr(miri, ignore = "needs the kernel's epoll")]
     fn a_nested_reactor_collects_its_events_with_no_fd_registered() {

@@ -11,9 +11,9 @@
 //! tokio first in odd ones). Per run: requests/s and p99 latency as wrk reports them, server
 //! CPU per request (utime + stime from `/proc/PID/stat` around the wrk run, divided by the
 //! requests wrk completed), the user-space part of it (utime alone: the kernel's part is the
-//! same syscalls on both servers), and the server's peak RSS (`VmHWM`). The table gives medians; the
-//! ratio columns are medians of the per-repetition ratios. `wrk` is installed with apt-get when
-//! missing.
+//! same syscalls on both servers), and the server's peak RSS (`VmHWM`). The table gives
+//! medians; the ratio columns are medians of the per-repetition ratios. `wrk` is installed with
+//! apt-get when missing.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
