@@ -186,7 +186,19 @@ impl Notified<'_> {
                 this.state = State::Waiting(key);
                 false
             }
-            State::Waiting(key) => *notify.waiters.borrow().data(key) != Mark::Waiting,
+            State::Waiting(key) => {
+                let mut waiters = notify.waiters.borrow_mut();
+                if waiters.is_linked(key) {
+                    return false;
+                }
+                // Picked: the caller now knows it was notified, so the notification is taken
+                // here, as a completing poll takes it, and the drop does not pass it on.
+                let State::Waiting(key) = std::mem::replace(&mut this.state, State::Done) else {
+                    unreachable!("matched above")
+                };
+                waiters.remove(key);
+                true
+            }
         }
     }
 }

@@ -183,10 +183,12 @@ impl<T> Receiver<T> {
             let mut state = self.shared.lock();
             if state.queue.is_empty() {
                 if state.senders > 0 && !state.closed {
-                    match &state.waker {
-                        Some(waker) if waker.will_wake(cx.waker()) => {}
-                        _ => state.waker = Some(cx.waker().clone()),
-                    }
+                    let replaced = match &state.waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => None,
+                        _ => state.waker.replace(cx.waker().clone()),
+                    };
+                    drop(state);
+                    drop(replaced); // After the lock: its last drop may drop a sender of ours.
                     return Poll::Pending;
                 }
                 drop(state);

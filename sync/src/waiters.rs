@@ -126,10 +126,6 @@ impl<T> WaitList<T> {
         self.nodes[key.0].linked
     }
 
-    pub(crate) fn data(&self, key: &WaiterKey) -> &T {
-        &self.nodes[key.0].data
-    }
-
     /// Replaces the waiter's waker unless the stored one would wake the same task: O(1).
     #[inline]
     pub(crate) fn set_waker(&mut self, key: &WaiterKey, waker: &Waker) {

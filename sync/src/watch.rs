@@ -422,22 +422,34 @@ impl<T> Receiver<T> {
     /// });
     /// ```
     ///
+    /// The returned [`Ref::has_changed`] says whether the value was new to this receiver.
+    /// Every value the condition was tried on is marked seen, whether it passed or not, so a
+    /// later [`changed`](Self::changed) waits for a value sent after it.
+    ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: dropped at any point, it leaves the receiver having seen exactly the values
+    /// the condition was tried on.
     pub async fn wait_for(
         &mut self,
         mut condition: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {
-        self.mark_changed();
+        // A unit of budget before anything changes: a wait that succeeds at once still lets a
+        // loop of them yield, and a cancellation here leaves the receiver as it was.
+        std::future::poll_fn(coop::poll_proceed).await;
+        let mut has_changed = self.seen != self.shared.version.get();
         loop {
-            self.changed().await?;
-            if condition(&self.shared.value.borrow()) {
+            let version = self.shared.version.get();
+            let satisfied = condition(&self.shared.value.borrow());
+            self.seen = version;
+            if satisfied {
                 return Ok(Ref {
                     value: self.shared.value.borrow(),
-                    has_changed: true,
+                    has_changed,
                 });
             }
+            self.changed().await?;
+            has_changed = true;
         }
     }
 

@@ -141,3 +141,20 @@ fn ten_thousand_cancelled_waits_leave_no_waiter_behind() {
     assert_eq!(probe.wakes(), 0, "no stale waiter got the notification");
     assert_eq!(probe.poll(&mut notify.notified()), Poll::Ready(()));
 }
+
+#[test]
+fn a_notification_that_enable_reported_is_not_passed_on_by_the_drop() {
+    let notify = Notify::new();
+    {
+        let mut enabled = Box::pin(notify.notified());
+        assert!(!enabled.as_mut().enable());
+        notify.notify_one();
+        assert!(enabled.as_mut().enable(), "it was picked");
+        assert!(enabled.as_mut().enable(), "and stays notified");
+    }
+    let probe = Probe::new();
+    assert!(
+        probe.poll(&mut notify.notified()).is_pending(),
+        "one notify_one was seen by the enabled future and passed on as well"
+    );
+}

@@ -63,3 +63,32 @@ fn the_sender_is_send_and_clone() {
     fn assert_send_clone<T: Send + Clone>() {}
     assert_send_clone::<remote::Sender<Vec<u8>>>();
 }
+
+#[test]
+fn a_waker_replaced_by_a_poll_is_dropped_outside_the_lock() {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake, Waker};
+
+    /// A waker that keeps a sender of the channel: its last drop drops the sender, which locks.
+    struct OwnsSender(#[allow(dead_code)] Mutex<Option<remote::Sender<u32>>>);
+    impl Wake for OwnsSender {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let (tx, mut rx) = remote::channel::<u32>();
+        let first = Waker::from(Arc::new(OwnsSender(Mutex::new(Some(tx.clone())))));
+        assert!(rx.poll_recv(&mut Context::from_waker(&first)).is_pending());
+        drop(first); // The channel's copy is now the last.
+        let second = Waker::from(Arc::new(OwnsSender(Mutex::new(None))));
+        assert!(rx.poll_recv(&mut Context::from_waker(&second)).is_pending());
+        drop(tx);
+        done_tx.send(()).unwrap();
+    });
+    assert_eq!(
+        done_rx.recv_timeout(std::time::Duration::from_secs(30)),
+        Ok(()),
+        "watchdog: poll_recv deadlocked dropping the replaced waker under the channel's lock"
+    );
+}

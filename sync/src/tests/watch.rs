@@ -1,4 +1,7 @@
-use std::task::Poll;
+use std::future::Future;
+use std::task::{Context, Poll};
+
+use minireactor_reactor::coop::{self, with_budget};
 
 use super::Probe;
 use crate::watch;
@@ -101,4 +104,58 @@ fn ten_thousand_cancelled_waits_leave_no_waiter_behind() {
     assert_eq!(tx.allocated_waiters(), 0);
     tx.send(1).unwrap();
     assert_eq!(probe.wakes(), 0);
+}
+
+#[test]
+fn a_wait_for_cancelled_by_a_spent_budget_leaves_no_phantom_change() {
+    let (tx, mut rx) = watch::channel(0);
+    let probe = Probe::new();
+    let refused = with_budget(|| {
+        let mut cx = Context::from_waker(probe.waker());
+        while coop::poll_proceed(&mut cx).is_ready() {}
+        let mut wait = Box::pin(rx.wait_for(|&v| v == 1));
+        wait.as_mut().poll(&mut cx).is_pending()
+    });
+    assert!(refused, "the spent budget refuses the wait");
+    assert!(
+        !rx.has_changed().unwrap(),
+        "the cancelled wait_for left a change nobody sent"
+    );
+    tx.send(1).unwrap();
+    assert!(rx.has_changed().unwrap());
+}
+
+#[test]
+fn a_cancelled_wait_for_marks_seen_the_values_it_tried() {
+    let (tx, mut rx) = watch::channel(0);
+    tx.send(1).unwrap();
+    let probe = Probe::new();
+    let mut wait = Box::pin(rx.wait_for(|&v| v == 2));
+    assert!(probe.poll(&mut wait).is_pending());
+    drop(wait);
+    assert!(!rx.has_changed().unwrap(), "1 was tried, so it is seen");
+}
+
+#[test]
+fn wait_for_says_whether_the_value_it_returns_was_new() {
+    let (tx, mut rx) = watch::channel(7);
+    let probe = Probe::new();
+    let Poll::Ready(Ok(seen)) = probe.poll(&mut Box::pin(rx.wait_for(|&v| v == 7))) else {
+        panic!("7 is there already");
+    };
+    assert!(!seen.has_changed(), "7 had been seen when it was borrowed");
+    drop(seen);
+    tx.send(8).unwrap();
+    let Poll::Ready(Ok(new)) = probe.poll(&mut Box::pin(rx.wait_for(|&v| v == 8))) else {
+        panic!("8 is there already");
+    };
+    assert!(new.has_changed(), "8 was unseen");
+    drop(new);
+    let mut waiting = Box::pin(rx.wait_for(|&v| v == 9));
+    assert!(probe.poll(&mut waiting).is_pending());
+    tx.send(9).unwrap();
+    let Poll::Ready(Ok(sent)) = probe.poll(&mut waiting) else {
+        panic!("9 was sent");
+    };
+    assert!(sent.has_changed(), "9 arrived while it waited");
 }
