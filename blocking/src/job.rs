@@ -5,7 +5,8 @@
 //! forward: `Queued` → `Running` → `Done` → `Taken`, or to `Abandoned` when the future is dropped
 //! first; a job abandoned while queued is skipped by the pool, one abandoned while running runs
 //! to the end and its result is dropped on the pool thread. A job whose future is *detached*
-//! instead (`Blocking::detach`) runs whether it has started or not, and its result is dropped.
+//! instead (`Blocking::detach`) runs whether it has started or not, and its result is dropped;
+//! until it has run, its pool counts it as owed (what `Pool::wait_for_detached` waits for).
 
 use std::any::Any;
 use std::future::Future;
@@ -13,6 +14,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+
+use crate::pool;
 
 /// What the pool's threads run.
 pub(crate) trait Run: Send + Sync {
@@ -37,6 +40,8 @@ enum Stage<F, T> {
 
 struct Job<F, T> {
     inner: Mutex<JobInner<F, T>>,
+    /// The pool that runs it, which counts it while it is detached and not finished.
+    pool: Arc<pool::Inner>,
 }
 
 struct JobInner<F, T> {
@@ -45,6 +50,8 @@ struct JobInner<F, T> {
     waker: Option<Waker>,
     /// Nobody will take the result: run the closure anyway, drop what it returns.
     detached: bool,
+    /// Detached before it finished, so counted by the pool until it has run.
+    owed: bool,
 }
 
 impl<F, T> Job<F, T> {
@@ -56,7 +63,7 @@ impl<F, T> Job<F, T> {
 }
 
 /// Creates a job for `f`: the pool's side and the awaiting side.
-pub(crate) fn new<F, T>(f: F) -> (Arc<dyn Run>, Blocking<T>)
+pub(crate) fn new<F, T>(f: F, pool: Arc<pool::Inner>) -> (Arc<dyn Run>, Blocking<T>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -66,7 +73,9 @@ where
             stage: Stage::Queued(f),
             waker: None,
             detached: false,
+            owed: false,
         }),
+        pool,
     });
     (job.clone(), Blocking { job: Some(job) })
 }
@@ -88,18 +97,21 @@ where
             }
         };
         let result = catch_unwind(AssertUnwindSafe(f));
-        let (waker, unwanted) = {
+        let (waker, unwanted, owed) = {
             let mut inner = self.lock();
             if inner.detached || matches!(inner.stage, Stage::Abandoned) {
                 inner.stage = Stage::Abandoned;
-                (None, Some(result))
+                (None, Some(result), std::mem::take(&mut inner.owed))
             } else {
                 inner.stage = Stage::Done(result);
-                (inner.waker.take(), None)
+                (inner.waker.take(), None, false)
             }
         };
         // After the lock: dropping the result or waking may run arbitrary code.
         drop(unwanted);
+        if owed {
+            self.pool.settle(); // After its result is dropped: the job has wholly run.
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -154,7 +166,14 @@ where
             inner.detached = true;
             let result = match inner.stage {
                 Stage::Done(_) => Some(std::mem::replace(&mut inner.stage, Stage::Taken)),
-                _ => None,
+                Stage::Queued(_) | Stage::Running => {
+                    // Counted under this lock, so the thread that runs it cannot uncount it
+                    // first.
+                    inner.owed = true;
+                    self.pool.owe();
+                    None
+                }
+                Stage::Taken | Stage::Abandoned => None,
             };
             (result, inner.waker.take())
         };

@@ -7,12 +7,15 @@
 //!   thread only if one is not already claimed (`idle > notified`), otherwise a thread is started
 //!   if the cap allows, otherwise it waits in the queue for a thread to finish its current job;
 //! - a queued job always has a thread that will run it: one just notified or started, or a busy
-//!   one, which looks at the queue before it goes idle.
+//!   one, which looks at the queue before it goes idle;
+//! - `owed` counts the detached jobs that have not finished (see [`Pool::wait_for_detached`]):
+//!   a job is counted when it is detached before it finishes, under its own lock, and uncounted
+//!   by the thread that runs it, after it has run.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::job::{self, Blocking, Run};
 
@@ -37,10 +40,12 @@ struct Handle {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     state: Mutex<State>,
     /// Idle threads wait here for a job, for at most `idle_timeout`.
     work: Condvar,
+    /// Signalled when the last owed job finishes.
+    settled: Condvar,
     max_threads: usize,
     idle_timeout: Duration,
 }
@@ -50,6 +55,8 @@ struct State {
     threads: usize,
     idle: usize,
     notified: usize,
+    /// Detached jobs not finished yet.
+    owed: usize,
     /// Set when the last `Pool` is dropped.
     stopping: bool,
 }
@@ -66,9 +73,11 @@ impl Pool {
                         threads: 0,
                         idle: 0,
                         notified: 0,
+                        owed: 0,
                         stopping: false,
                     }),
                     work: Condvar::new(),
+                    settled: Condvar::new(),
                     max_threads: max_threads.max(1),
                     idle_timeout,
                 }),
@@ -82,7 +91,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (run, blocking) = job::new(f);
+        let (run, blocking) = job::new(f, self.handle.inner.clone());
         self.handle.inner.submit(run);
         blocking
     }
@@ -95,6 +104,37 @@ impl Pool {
     /// The most threads the pool starts.
     pub fn max_threads(&self) -> usize {
         self.handle.inner.max_threads
+    }
+
+    /// Blocks until every job that was [detached](Blocking::detach) before it finished has run,
+    /// or until `deadline`; returns whether none is left. What a runtime waits for when it is
+    /// dropped: the last writes of files dropped with a write in flight.
+    pub fn wait_for_detached(&self, deadline: Option<Instant>) -> bool {
+        let inner = &self.handle.inner;
+        let mut state = inner.lock();
+        if state.owed > 0 {
+            tracing::debug!(jobs = state.owed, "waiting for detached blocking jobs");
+        }
+        while state.owed > 0 {
+            state = match deadline {
+                None => inner.settled.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        tracing::warn!(
+                            jobs = state.owed,
+                            "detached blocking jobs (file writes) still running at the deadline"
+                        );
+                        return false;
+                    };
+                    inner
+                        .settled
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        true
     }
 }
 
@@ -125,6 +165,20 @@ impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         // No code that can panic runs under the lock, so a poisoned state is still consistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a job detached before it finished; called under the job's lock.
+    pub(crate) fn owe(&self) {
+        self.lock().owed += 1;
+    }
+
+    /// Uncounts a detached job that has run.
+    pub(crate) fn settle(&self) {
+        let mut state = self.lock();
+        state.owed -= 1;
+        if state.owed == 0 {
+            self.settled.notify_all();
+        }
     }
 
     fn submit(self: &Arc<Self>, run: Arc<dyn Run>) {
@@ -299,6 +353,36 @@ mod tests {
             .recv_timeout(Duration::from_secs(30))
             .expect("the detached job ran");
         drop(busy);
+    }
+
+    #[test]
+    fn waiting_for_detached_jobs_waits_for_those_not_finished_only() {
+        let pool = Pool::new(1, Duration::from_secs(60));
+        // Finished before it is detached: nothing is owed.
+        let (done, finished) = std::sync::mpsc::channel();
+        let early = pool.spawn(move || done.send(()).unwrap());
+        finished.recv().unwrap();
+        eventually("the first job has run", || {
+            pool.handle.inner.lock().idle == 1
+        });
+        early.detach();
+        assert!(pool.wait_for_detached(Some(Instant::now())));
+        // Running when detached: owed until it ends.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel();
+        let late = pool.spawn(move || {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+        });
+        running.recv().unwrap();
+        late.detach();
+        assert!(
+            !pool.wait_for_detached(Some(Instant::now() + Duration::from_millis(20))),
+            "the job still runs"
+        );
+        release.send(()).unwrap();
+        assert!(pool.wait_for_detached(None));
+        assert_eq!(pool.handle.inner.lock().owed, 0);
     }
 
     #[test]

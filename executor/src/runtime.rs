@@ -1,10 +1,11 @@
 //! [`Runtime`], [`block_on`], [`spawn`] and [`spawn_blocking`]: the public face of the executor.
 
+use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::panic::resume_unwind;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::context::{self, Mode};
 use crate::scheduler::Scheduler;
@@ -20,7 +21,10 @@ use crate::Builder;
 ///
 /// Dropping the runtime drops every task that has not finished (each exactly once); their
 /// `JoinHandle`s then report a cancellation, and wakers still held elsewhere stay safe to call.
-/// It never waits for a [`spawn_blocking`] closure: one still running finishes on its thread,
+/// Then it waits for the writes still in flight of files and stdio handles that were dropped
+/// (theirs or the tasks'), so that a write reported done is not lost when the program exits
+/// right after; as a blocking write would, this waits for as long as the write takes. It never
+/// waits for a [`spawn_blocking`] closure or a read: one still running finishes on its thread,
 /// and its result is dropped there.
 ///
 /// ```
@@ -34,6 +38,9 @@ use crate::Builder;
 /// ```
 pub struct Runtime {
     scheduler: Rc<Scheduler>,
+    /// How long the drop waits for the writes of dropped files: for ever, unless
+    /// `shutdown_timeout` set a deadline.
+    writes_deadline: Cell<Option<Instant>>,
 }
 
 impl Runtime {
@@ -46,6 +53,7 @@ impl Runtime {
     pub(crate) fn from_scheduler(scheduler: Scheduler) -> Runtime {
         Runtime {
             scheduler: Rc::new(scheduler),
+            writes_deadline: Cell::new(None),
         }
     }
 
@@ -98,7 +106,9 @@ impl Runtime {
     /// every task finished in time.
     ///
     /// Tasks must be told to stop first (a `CancellationToken`, a closed channel): this only
-    /// lets them finish. As with `drop`, running `spawn_blocking` closures are not waited for.
+    /// lets them finish. As with `drop`, running `spawn_blocking` closures are not waited for;
+    /// the writes of dropped files are, but only until the same deadline (a warning is logged
+    /// if some are still running then).
     ///
     /// ```
     /// use std::time::Duration;
@@ -109,6 +119,9 @@ impl Runtime {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        // The pool's threads run in real time, whatever the runtime's clock: `Instant::now`.
+        self.writes_deadline
+            .set(Instant::now().checked_add(timeout));
         let scheduler = self.scheduler.clone();
         let drained = poll_fn(|cx| scheduler.poll_drained(cx));
         let finished = self
@@ -128,8 +141,13 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         // While its tasks are dropped, their destructors may `spawn` (they get a cancelled
         // handle) or `block_on` another runtime (unless this drop runs inside a `block_on`).
-        let _shutting_down = context::enter(self.scheduler.clone(), Mode::ShuttingDown);
-        self.scheduler.shutdown();
+        {
+            let _shutting_down = context::enter(self.scheduler.clone(), Mode::ShuttingDown);
+            self.scheduler.shutdown();
+        }
+        self.scheduler
+            .pool()
+            .wait_for_detached(self.writes_deadline.get());
     }
 }
 

@@ -16,15 +16,18 @@
 //!
 //! - A pending stdin read occupies one pool thread until data or end of file arrives, and it
 //!   cannot be cancelled: a blocked `read(2)` cannot be taken back. It does not keep the
-//!   program from exiting (nothing waits for pool threads), but while it lasts, std's own
+//!   program from exiting (nothing waits for a read), but while it lasts, std's own
 //!   `io::stdin()` is locked by it.
 //! - Dropping the *future* of a read loses nothing: the read goes on, and the bytes it returns
 //!   are kept in the handle for its next read. Dropping the *handle* while a read is in flight
-//!   lets that read consume its input, and those bytes are dropped; keep one [`Stdin`] for as
-//!   long as the program reads.
+//!   gives the read up: if it had started, it consumes its input, and those bytes are dropped;
+//!   keep one [`Stdin`] for as long as the program reads.
+//! - If another process sharing the fd made it non-blocking, an operation that would block
+//!   waits for the fd with `poll(2)` on its pool thread instead of failing with `WouldBlock`.
 //! - Writes are done once queued (see [`fs::File`](crate::fs::File)): call `flush` to know the
 //!   bytes reached the fd, and to push out std's line buffer of stdout (a line without its
-//!   newline waits there). A write queued when the handle is dropped still happens.
+//!   newline waits there). A write queued when the handle is dropped still happens: dropping
+//!   the runtime waits for it, so it is not lost if the program exits right after.
 //! - The handles share std's handles, and so their locks and stdout's buffer, with `println!`:
 //!   output from both comes out in the order the writes reach std.
 //!

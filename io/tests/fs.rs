@@ -380,6 +380,62 @@ fn a_write_queued_when_the_file_is_dropped_still_happens() {
     });
 }
 
+/// Regression: the write of a dropped file happened on the pool, but nothing waited for it, so
+/// a program that returned from `main` right after lost it (half of its runs, in a review).
+#[test]
+fn dropping_the_runtime_waits_for_the_write_of_a_dropped_file() {
+    const LEN: usize = 1 << 20; // Sixteen times the pipe's capacity.
+    let (reader, writer) = std::io::pipe().unwrap();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // A slow reader: the write cannot finish before it starts reading.
+    let drainer = std::thread::spawn({
+        let received = received.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(200));
+            let mut reader = reader;
+            let mut chunk = vec![0; 65536];
+            loop {
+                match io::Read::read(&mut reader, &mut chunk).unwrap() {
+                    0 => return,
+                    n => received.fetch_add(n, std::sync::atomic::Ordering::SeqCst),
+                };
+            }
+        }
+    });
+    on_thread_with_watchdog(WATCHDOG, move || {
+        minireactor::block_on(async {
+            let mut file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(writer)));
+            file.write_all(&vec![1; LEN]).await.unwrap();
+            // Dropped with the write queued or running, and not flushed.
+        });
+    });
+    // The write is done, so all but what the pipe holds has been read.
+    let at_drop = received.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        at_drop >= LEN / 2,
+        "the runtime's drop returned before the write finished: {at_drop} of {LEN} bytes read"
+    );
+    drainer.join().unwrap();
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), LEN);
+}
+
+/// A read in flight when its file is dropped is given up: the runtime's drop does not wait for
+/// input that may never come (a read of stdin, say).
+#[test]
+fn dropping_the_runtime_does_not_wait_for_the_read_of_a_dropped_file() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    on_thread_with_watchdog(WATCHDOG, move || {
+        minireactor::block_on(async {
+            let mut file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+            let mut buf = [0; 16];
+            let mut read = pin!(file.read(&mut buf));
+            let polled = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
+            assert!(polled, "nothing was written");
+        });
+    });
+    drop(writer); // Ends the read, which still blocks a pool thread.
+}
+
 #[test]
 fn a_failed_write_is_reported_by_the_next_operation() {
     let dir = ScratchDir::new("failed-write");

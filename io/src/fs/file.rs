@@ -32,8 +32,10 @@ use super::OpenOptions;
 ///   operation waits for them. An error of a write is returned by the next operation, whatever
 ///   it is, or by [`flush`](Self::flush): call `flush` (or `close`) to know that everything
 ///   written reached the kernel. ([`sync_all`](Self::sync_all) then asks for the disk.)
-/// - **Dropping** the file lets an operation in flight finish (a queued write still happens)
-///   and closes the file on the pool thread afterwards; its errors are lost.
+/// - **Dropping** the file lets a write (or flush, seek, `set_len`, sync) in flight finish, and
+///   closes the file on the pool thread afterwards; its errors are lost. Dropping the runtime
+///   waits for such writes, so they happen even if the program exits right after. A read in
+///   flight is given up instead. An idle file is closed where it is dropped.
 ///
 /// Operations take `&mut self`: every one goes through the file's one in-flight slot.
 ///

@@ -12,14 +12,19 @@
 //! - a write is reported done as soon as its bytes are in the buffer and the closure is queued.
 //!   Its error, if any, is kept and returned by the next operation (read, write, flush, seek...).
 //!
-//! Dropping the engine with an operation in flight lets the operation run to the end (so the
-//! last write is not lost): its job is detached (`Blocking::detach`: it runs even if it has not
-//! started yet, where dropping it would cancel it), and the value and the buffer are then dropped
-//! on the pool thread.
+//! Dropping the engine with an operation in flight that changes the value (a write, a flush, a
+//! seek, `set_len`, a sync) lets the operation run to the end, so the last write is not lost:
+//! its job is detached (`Blocking::detach`: it runs even if it has not started yet, where
+//! dropping it would cancel it), the runtime waits for it when it is dropped (so it happens
+//! even if the program exits right after), and the value and the buffer are then dropped on the
+//! pool thread. A read or a metadata query in flight is only given up: nobody will see what it
+//! returns, so one that has not started is skipped, and one that has (a read of stdin waiting
+//! for input, say) ends on its thread, which nothing waits for.
 
 use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
 use std::mem;
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -62,6 +67,8 @@ struct Finished<T> {
 
 struct InFlight<T> {
     job: Blocking<Finished<T>>,
+    /// It changes the value (see the module documentation): dropped, it still runs to the end.
+    must_finish: bool,
 }
 
 enum State<T> {
@@ -135,7 +142,11 @@ impl<T: Send + 'static> Unblocked<T> {
             let outcome = op(&mut parked.io, &mut parked.buf);
             Finished { parked, outcome }
         });
-        self.state = State::Busy(InFlight { job });
+        self.state = State::Busy(InFlight {
+            job,
+            // A read or a metadata query only produces a value for its caller.
+            must_finish: !matches!(name, "read" | "metadata"),
+        });
     }
 
     /// Waits for the operation in flight, returns any pending write error, then runs `op` and
@@ -165,7 +176,7 @@ impl<T: Send + 'static> Unblocked<T> {
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>>
     where
-        T: Read,
+        T: Read + AsFd,
     {
         if dst.is_empty() {
             return Poll::Ready(Ok(0));
@@ -189,7 +200,7 @@ impl<T: Send + 'static> Unblocked<T> {
     /// The caller makes sure no unread bytes are left (a file seeks back over them first).
     pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>>
     where
-        T: Write,
+        T: Write + AsFd,
     {
         if src.is_empty() {
             return Poll::Ready(Ok(0));
@@ -205,14 +216,16 @@ impl<T: Send + 'static> Unblocked<T> {
     /// line buffer).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>
     where
-        T: Write,
+        T: Write + AsFd,
     {
         loop {
             if let Some(Outcome::Flushed(result)) = ready!(self.poll_idle(cx)) {
                 return Poll::Ready(result);
             }
             self.take_write_error()?;
-            self.start("flush", |io, _| Outcome::Flushed(io.flush()));
+            self.start("flush", |io, _| {
+                Outcome::Flushed(super::buf::blocking(io, true, |io| io.flush()))
+            });
         }
     }
 
@@ -227,8 +240,12 @@ impl<T: Send + 'static> Unblocked<T> {
 
 impl<T: Send + 'static> Drop for Unblocked<T> {
     fn drop(&mut self) {
-        if let State::Busy(InFlight { job }) = mem::replace(&mut self.state, State::Moving) {
-            job.detach(); // See the module docs: the operation runs to the end.
+        if let State::Busy(InFlight { job, must_finish }) =
+            mem::replace(&mut self.state, State::Moving)
+        {
+            if must_finish {
+                job.detach(); // See the module docs: the operation runs to the end.
+            } // Else dropped: given up.
         }
     }
 }

@@ -6,6 +6,7 @@
 //! directly: no `io::Error` is built inside a signal handler).
 
 mod cmsg;
+mod poll;
 mod process;
 mod signal;
 mod sockaddr;
@@ -13,6 +14,7 @@ mod socket;
 mod sockopt;
 
 pub(crate) use cmsg::{recv_with_fds, send_with_fds, MAX_FDS};
+pub(crate) use poll::wait_until_ready;
 pub(crate) use process::{kill, pidfd_open, pidfd_send_signal, try_reap_pid, try_reap_pidfd};
 pub(crate) use signal::{
     call_signal_handler, eventfd_notify_from_signal_handler, set_signal_action, siginfo_sender,
