@@ -121,8 +121,40 @@ impl<T: AsFd> AsyncFd<T> {
             .expect("AsyncFd holds its value until dropped")
     }
 
-    /// The wrapped value, mutably. Do not replace or close its fd.
-    pub fn get_mut(&mut self) -> &mut T {
+    /// The wrapped value, mutably.
+    ///
+    /// # Safety
+    /// When the borrow ends, the value must still own the fd it was registered with, open and
+    /// the same file: do not replace the value, nor close its fd, nor `dup2` another file onto
+    /// it. The reactor deletes the fd from epoll by its number when this `AsyncFd` goes; if the
+    /// number had been closed and reused meanwhile, that would delete the registration of
+    /// whatever now has it, whose tasks would then never be woken. To change the value, take it
+    /// out with [`into_inner`](Self::into_inner) and wrap the new one.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use minireactor::io::AsyncFd;
+    ///
+    /// minireactor::block_on(async {
+    ///     let (ours, _theirs) = UnixStream::pair()?;
+    ///     let mut ours = AsyncFd::new(ours)?;
+    ///     // SAFETY: writing through the value leaves it owning the same fd.
+    ///     unsafe { ours.get_mut() }.write_all(b"ping")?;
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// Safe code cannot reach it, so it cannot swap the fd under the reactor:
+    ///
+    /// ```compile_fail,E0133
+    /// # use std::os::unix::net::UnixStream;
+    /// # let (ours, _theirs) = UnixStream::pair().unwrap();
+    /// let mut ours = minireactor::io::AsyncFd::new(ours).unwrap();
+    /// *ours.get_mut() = UnixStream::pair().unwrap().0; // error: `get_mut` is unsafe
+    /// ```
+    pub unsafe fn get_mut(&mut self) -> &mut T {
         self.inner
             .as_mut()
             .expect("AsyncFd holds its value until dropped")
