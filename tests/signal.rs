@@ -217,6 +217,78 @@ fn child_chains_to_the_previous_handlers() {
     assert_eq!(SIGINFO_HANDLER_CALLS.load(Ordering::SeqCst), 2);
 }
 
+/// Regression: the first listener of a signal counted deliveries from the end of its setup, but
+/// its handler was installed at the start, so a delivery in between (a Ctrl-C while `ctrl_c()`
+/// set up) ran our handler instead of the default action and was reported to nobody.
+#[test]
+fn a_delivery_while_the_first_listener_is_set_up_is_reported() {
+    let child = util::run_ignored_test_in_child(
+        "child_raises_while_its_first_listener_is_set_up",
+        &[(CHILD_ENV, "1")],
+        WATCHDOG,
+    );
+    assert!(
+        child.status.success(),
+        "{:?}\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
+#[test]
+#[ignore = "entry point of the child process of a_delivery_while_the_first_listener_is_set_up_is_reported"]
+fn child_raises_while_its_first_listener_is_set_up() {
+    use tracing::field::{Field, Visit};
+
+    /// A subscriber that raises SIGUSR1 from the event the registry logs once the handler is
+    /// installed: inside the window, deterministically.
+    struct RaiseOnInstall(std::sync::atomic::AtomicBool);
+    struct IsInstall(bool);
+    impl Visit for IsInstall {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0 |=
+                field.name() == "message" && format!("{value:?}") == "signal handler installed";
+        }
+    }
+    impl tracing::Subscriber for RaiseOnInstall {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let mut install = IsInstall(false);
+            event.record(&mut install);
+            if install.0 {
+                util::raise_on_this_thread(libc::SIGUSR1);
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    std::env::var(CHILD_ENV).expect("run by the parent test only");
+    let hook = std::sync::Arc::new(RaiseOnInstall(false.into()));
+    let received = tracing::subscriber::with_default(hook.clone(), || {
+        run_with_watchdog(WATCHDOG, async {
+            let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
+            timeout(Duration::from_secs(5), usr1.recv()).await
+        })
+    });
+    assert!(
+        hook.0.load(Ordering::SeqCst),
+        "the hook did not fire: has the registry's log message changed?"
+    );
+    assert!(
+        received.is_ok(),
+        "SIGUSR1 ran the listener's handler, but the listener never reported it"
+    );
+}
+
 /// Regression (tokio-rs/tokio#7905): once the last listener is dropped, the default action is
 /// back — a Ctrl-C or SIGTERM after the program stopped listening terminates it, instead of
 /// being silently swallowed.

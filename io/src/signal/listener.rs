@@ -49,14 +49,18 @@ pub struct Signal {
 impl Signal {
     pub(crate) fn new(kind: SignalKind) -> io::Result<Signal> {
         kind.check_listenable()?;
-        let listening = Listening::start(kind.as_raw())?;
         let slot = slot(kind);
+        // Read before the handler is installed (for the first listener), so that a delivery
+        // while this listener is set up is reported: the handler replaced the default action,
+        // and a delivery nobody reports would be lost. With other listeners, a delivery racing
+        // this call may be reported to this one too.
+        let next = slot.ring.claimed();
+        let listening = Listening::start(kind.as_raw())?;
         let eventfd = slot.eventfd().expect("created with the first listener");
         Ok(Signal {
             kind,
             fd: AsyncFd::new(eventfd.try_clone_to_owned()?)?,
-            // After the handler is installed: only deliveries from now on are reported.
-            next: slot.ring.claimed(),
+            next,
             _listening: listening,
         })
     }
