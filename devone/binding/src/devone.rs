@@ -14,8 +14,9 @@
 //!   before any new read of the device;
 //! - the file stays open until the last syscall on it has returned: a pool thread holds the
 //!   `Arc<File>` while it makes one, so dropping the `Devone` then only removes the epoll
-//!   registration at once and leaves the close to that thread; an operation left in flight
-//!   when the `Devone` is dropped still runs, even if it had not started yet.
+//!   registration at once and leaves the close to that thread; a write or an ioctl left in
+//!   flight when the `Devone` is dropped still runs, even if it had not started yet, and the
+//!   runtime's drop waits for it; a read left in flight is given up.
 //!
 //! Two kinds of driver are handled without a readiness event to wait for: one without a `poll`
 //! method (`epoll_ctl` fails with `EPERM`: the device is treated as always ready, as
@@ -296,8 +297,10 @@ impl Devone {
                 let job = op.job();
                 let file = Arc::clone(&self.file);
                 tracing::trace!(operation = O::KIND.name(), "devone: on the blocking pool");
-                self.in_flight
-                    .start(minireactor_blocking::unblock(move || job.run(file)));
+                self.in_flight.start(
+                    minireactor_blocking::unblock(move || job.run(file)),
+                    O::KIND,
+                );
                 // Dropped here, the operation stays in the slot for the next one to finish.
                 let Timed { done, took } = self
                     .in_flight

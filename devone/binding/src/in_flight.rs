@@ -21,20 +21,24 @@ use std::task::Poll;
 
 use minireactor_blocking::Blocking;
 
+use crate::offload::OpKind;
 use crate::op::Timed;
 
 #[derive(Default)]
 pub(crate) struct InFlight {
     /// Taken out while it is polled, so no borrow is held while it stores or drops a waker.
     slot: Cell<Option<Blocking<Timed>>>,
+    /// The operation in the slot changes the device (a write or an ioctl): see `drop`.
+    must_finish: Cell<bool>,
     leftover: RefCell<VecDeque<u8>>,
 }
 
 impl InFlight {
-    /// Puts a just-started operation in the (empty) slot.
-    pub(crate) fn start(&self, operation: Blocking<Timed>) {
+    /// Puts a just-started operation of kind `kind` in the (empty) slot.
+    pub(crate) fn start(&self, operation: Blocking<Timed>, kind: OpKind) {
         let previous = self.slot.replace(Some(operation));
         debug_assert!(previous.is_none(), "only one operation in flight");
+        self.must_finish.set(kind != OpKind::Read);
     }
 
     /// Waits for the operation in the slot, if any, and empties the slot.
@@ -71,13 +75,17 @@ impl InFlight {
     }
 }
 
-/// The device is dropped with an operation in flight: it still runs, even if it had not started
-/// yet (a write or an ioctl whose future was dropped is promised to happen), and what it
-/// returns is dropped on its thread, which closes the file last.
+/// The device is dropped with an operation in flight. A write or an ioctl still runs, even if
+/// it had not started yet (one whose future was dropped is promised to happen; the runtime's
+/// drop waits for it), and what it returns is dropped on its thread, which closes the file
+/// last. A read is given up: skipped if it had not started, else left to end on its thread,
+/// which nothing waits for (a driver's read may wait for ever).
 impl Drop for InFlight {
     fn drop(&mut self) {
         if let Some(operation) = self.slot.take() {
-            operation.detach();
+            if self.must_finish.get() {
+                operation.detach();
+            } // Else dropped: given up.
         }
     }
 }
@@ -91,5 +99,50 @@ impl std::fmt::Debug for InFlight {
             .field("busy", &busy)
             .field("kept_bytes", &self.leftover.borrow().len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use minireactor_blocking::Pool;
+
+    use super::*;
+    use crate::op::Done;
+
+    #[test]
+    fn a_dropped_device_leaves_its_write_or_ioctl_owed_and_gives_its_read_up() {
+        let pool = Pool::new(1, Duration::from_secs(60));
+        for (kind, owed) in [
+            (OpKind::Read, false),
+            (OpKind::Write, true),
+            (OpKind::Ioctl, true),
+        ] {
+            let (release, released) = mpsc::channel::<()>();
+            let (started, running) = mpsc::channel();
+            let in_flight = InFlight::default();
+            in_flight.start(
+                pool.spawn(move || {
+                    started.send(()).unwrap();
+                    let _ = released.recv(); // A driver that blocks until released.
+                    Timed {
+                        done: Done::Write(Ok(0)),
+                        took: Duration::ZERO,
+                    }
+                }),
+                kind,
+            );
+            running.recv().unwrap();
+            drop(in_flight);
+            assert_eq!(
+                pool.wait_for_detached(Some(Instant::now())),
+                !owed,
+                "{kind:?}: owed to the runtime's drop"
+            );
+            drop(release);
+            assert!(pool.wait_for_detached(None));
+        }
     }
 }
