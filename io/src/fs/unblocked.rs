@@ -10,7 +10,8 @@
 //!   mid-operation leaves the operation in flight; the next operation waits for it first and
 //!   keeps what it produced (the bytes of a read stay in the buffer for the next read);
 //! - a write is reported done as soon as its bytes are in the buffer and the closure is queued.
-//!   Its error, if any, is kept and returned by the next operation (read, write, flush, seek...).
+//!   Its error, if any, is kept and returned by the next operation (read, write, flush, seek...),
+//!   and so is the error of a flush whose future was dropped.
 //!
 //! Dropping the engine with an operation in flight that changes the value (a write, a flush, a
 //! seek, `set_len`, a sync) lets the operation run to the end, so the last write is not lost:
@@ -46,7 +47,7 @@ pub(crate) enum Outcome {
     Read(io::Result<()>),
     /// A write finished; an error is moved to the engine's `write_error` when it comes back.
     Wrote(io::Result<()>),
-    /// `Write::flush` on the value.
+    /// `Write::flush` on the value; an error is moved to `write_error` as a write's is.
     Flushed(io::Result<()>),
     /// A seek the caller asked for (`request`), with the position it reached.
     Seek {
@@ -107,9 +108,9 @@ impl<T: Send + 'static> Unblocked<T> {
             mut outcome,
         } = ready!(Pin::new(&mut in_flight.job).poll(cx));
         self.state = State::Idle(parked);
-        if let Outcome::Wrote(result) = &mut outcome {
+        if let Outcome::Wrote(result) | Outcome::Flushed(result) = &mut outcome {
             if let Err(err) = mem::replace(result, Ok(())) {
-                tracing::debug!(%err, "a buffered write failed; the next operation reports it");
+                tracing::debug!(%err, "a write or flush failed; the next operation reports it");
                 self.write_error.get_or_insert(err);
             }
         }
@@ -219,8 +220,9 @@ impl<T: Send + 'static> Unblocked<T> {
         T: Write + AsFd,
     {
         loop {
-            if let Some(Outcome::Flushed(result)) = ready!(self.poll_idle(cx)) {
-                return Poll::Ready(result);
+            if let Some(Outcome::Flushed(_)) = ready!(self.poll_idle(cx)) {
+                // Its error, if any, is in `write_error` now (after any earlier write's).
+                return Poll::Ready(self.take_write_error());
             }
             self.take_write_error()?;
             self.start("flush", |io, _| {
@@ -262,4 +264,54 @@ pub(crate) async fn write_all<W: AsyncWrite + Unpin>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::BorrowedFd;
+    use std::pin::pin;
+
+    use super::*;
+
+    /// A writer whose flush fails (stdout to a closed pipe, say).
+    struct FailingFlush(std::fs::File);
+
+    impl Write for FailingFlush {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+    }
+
+    impl AsFd for FailingFlush {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.0.as_fd()
+        }
+    }
+
+    /// Regression: the error of a flush whose future was dropped was thrown away by the next
+    /// operation, where a write's is reported by it.
+    #[test]
+    fn the_error_of_a_dropped_flush_is_reported_by_the_next_operation() {
+        let null = std::fs::File::create("/dev/null").unwrap();
+        let mut io = Unblocked::new(FailingFlush(null));
+        minireactor::block_on(async {
+            {
+                let mut flush = pin!(poll_fn(|cx| io.poll_flush(cx)));
+                let started = poll_fn(|cx| Poll::Ready(flush.as_mut().poll(cx).is_pending()));
+                assert!(started.await, "the flush runs on the pool");
+            }
+            let err = poll_fn(|cx| io.poll_write(cx, b"next")).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+            let flushed = poll_fn(|cx| io.poll_flush(cx)).await;
+            assert_eq!(
+                flushed.unwrap_err().kind(),
+                io::ErrorKind::BrokenPipe,
+                "its own"
+            );
+        });
+    }
 }
