@@ -107,13 +107,19 @@ where
                 (inner.waker.take(), None, false)
             }
         };
-        // After the lock: dropping the result or waking may run arbitrary code.
-        drop(unwanted);
+        // After the lock: dropping the result or waking may run arbitrary code. A panic there
+        // must not unwind out of the pool's thread, which would die with the pool still
+        // counting it (and the job still owed).
+        if catch_unwind(AssertUnwindSafe(|| drop(unwanted))).is_err() {
+            tracing::error!("the result of a blocking closure nobody awaited panicked on drop");
+        }
         if owed {
             self.pool.settle(); // After its result is dropped: the job has wholly run.
         }
         if let Some(waker) = waker {
-            waker.wake();
+            if catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
+                tracing::error!("the waker of a task awaiting a blocking closure panicked");
+            }
         }
     }
 }

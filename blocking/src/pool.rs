@@ -386,6 +386,33 @@ mod tests {
     }
 
     #[test]
+    fn a_result_that_panics_when_dropped_leaves_the_pool_working() {
+        struct PanicsOnDrop;
+        impl Drop for PanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("the result's destructor panicked");
+            }
+        }
+        let pool = Pool::new(1, Duration::from_secs(60));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let job = pool.spawn(move || {
+            released.recv().unwrap();
+            PanicsOnDrop
+        });
+        job.detach();
+        release.send(()).unwrap();
+        assert!(
+            pool.wait_for_detached(Some(Instant::now() + Duration::from_secs(30))),
+            "the job is still owed: its thread died dropping the result"
+        );
+        let (done, finished) = std::sync::mpsc::channel();
+        pool.spawn(move || done.send(()).unwrap()).detach();
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the pool's one thread still runs jobs");
+    }
+
+    #[test]
     fn jobs_beyond_the_cap_wait_for_a_thread_and_all_run() {
         let pool = Pool::new(2, Duration::from_secs(60));
         let (done, finished) = std::sync::mpsc::channel();
