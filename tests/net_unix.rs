@@ -308,3 +308,99 @@ fn unix_read_after_recv_with_fds_does_not_stall() {
         assert_eq!(&buf[..n], b"BBBB");
     });
 }
+
+/// A path of exactly 108 bytes (all of `sun_path`, no NUL) under `dir`: legal, but only
+/// programs in other languages bind one, since std (and so minireactor) refuses to.
+fn path_filling_sun_path(dir: &ScratchDir, tag: &str) -> std::path::PathBuf {
+    let prefix = format!("{}/{tag}", dir.path().display());
+    std::path::PathBuf::from(format!("{prefix}{}", "x".repeat(108 - prefix.len())))
+}
+
+/// `path` as a `sockaddr_un` and its length (no NUL counted when the path fills `sun_path`).
+fn raw_unix_addr(path: &std::path::Path) -> (libc::sockaddr_un, libc::socklen_t) {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
+    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, &src) in sun.sun_path.iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len().min(108);
+    (sun, len as libc::socklen_t)
+}
+
+/// A socket of type `ty` bound to `path`, as a C program would bind it.
+fn bound_like_c(ty: libc::c_int, path: &std::path::Path) -> OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: no pointers.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` was just created and nothing else owns it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (sun, len) = raw_unix_addr(path);
+    // SAFETY: the address and its length describe a live sockaddr_un.
+    let bound = unsafe { libc::bind(fd, (&sun as *const libc::sockaddr_un).cast(), len) };
+    assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+    socket
+}
+
+/// Regression: std's Unix `SocketAddr` cannot be built from a path that fills `sun_path`, so
+/// `recv_from` consumed the datagram and then failed, losing it; `accept` dropped the
+/// connection. std's own `recv_from` and `peer_addr` build such addresses, and now do.
+#[test]
+fn a_peer_whose_path_fills_sun_path_loses_no_datagram_and_no_connection() {
+    use std::os::fd::AsRawFd;
+    let dir = ScratchDir::new("full-sun-path");
+    let peer_path = path_filling_sun_path(&dir, "peer");
+    run_with_watchdog(WATCHDOG, async {
+        // Datagrams: a peek cannot say the address but loses nothing; the receive can.
+        let server_path = dir.join("dgram.sock");
+        let server = UnixDatagram::bind(&server_path).unwrap();
+        let peer =
+            std::os::unix::net::UnixDatagram::from(bound_like_c(libc::SOCK_DGRAM, &peer_path));
+        peer.send_to(b"one", &server_path).unwrap();
+        peer.send_to(b"two", &server_path).unwrap();
+        let mut buf = [0; 8];
+        let peeked = server.peek_from(&mut buf).await.unwrap_err();
+        assert_eq!(peeked.kind(), ErrorKind::InvalidData);
+        let (n, from) = server.recv_from(&mut buf).await.unwrap();
+        assert_eq!(
+            (&buf[..n], from.as_pathname()),
+            (&b"one"[..], Some(&*peer_path))
+        );
+        let (n, from) = server.try_recv_from(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..n], from.as_pathname()),
+            (&b"two"[..], Some(&*peer_path))
+        );
+        drop(peer);
+        std::fs::remove_file(&peer_path).unwrap();
+
+        // Streams: the accepted connection, with its peer's address, and `local_addr`.
+        let listener_path = dir.join("stream.sock");
+        let listener = UnixListener::bind(&listener_path).unwrap();
+        let client = bound_like_c(libc::SOCK_STREAM, &peer_path);
+        let (sun, len) = raw_unix_addr(&listener_path);
+        // SAFETY: the address and its length describe a live sockaddr_un.
+        let connected = unsafe {
+            libc::connect(
+                client.as_raw_fd(),
+                (&sun as *const libc::sockaddr_un).cast(),
+                len,
+            )
+        };
+        assert_eq!(connected, 0, "connect: {}", std::io::Error::last_os_error());
+        let (accepted, from) = listener.accept().await.unwrap();
+        assert_eq!(from.as_pathname(), Some(&*peer_path));
+        assert_eq!(
+            accepted.peer_addr().unwrap().as_pathname(),
+            Some(&*peer_path)
+        );
+        let client = UnixStream::from_std(std::os::unix::net::UnixStream::from(client)).unwrap();
+        assert_eq!(
+            client.local_addr().unwrap().as_pathname(),
+            Some(&*peer_path)
+        );
+    });
+}

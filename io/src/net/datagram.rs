@@ -72,7 +72,9 @@ impl<P: DatagramProtocol> DatagramSocket<P> {
 
     /// Receives one datagram and its source (an unbound Unix sender's address is unnamed).
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, P::Addr)> {
-        self.recv_from_with_flags(buf, 0).await
+        self.fd
+            .async_io(Interest::Readable, |socket| P::recv_from(socket, buf))
+            .await
     }
 
     /// Receives the next datagram without removing it from the queue.
@@ -97,8 +99,18 @@ impl<P: DatagramProtocol> DatagramSocket<P> {
     }
 
     /// Receives the next datagram and its source without removing it from the queue.
+    ///
+    /// The one address that std's Unix `SocketAddr` can hold but not be given, a path that fills
+    /// all 108 bytes of `sun_path` (only a program in another language binds one), makes it fail
+    /// with `InvalidData`; the datagram stays queued, and `recv_from` returns it with its source.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, P::Addr)> {
-        self.recv_from_with_flags(buf, libc::MSG_PEEK).await
+        let (n, from) = self
+            .fd
+            .async_io(Interest::Readable, |socket| {
+                sys::recv_from(socket.as_fd(), buf, libc::MSG_PEEK)
+            })
+            .await?;
+        Ok((n, P::addr_from_raw(&from)?))
     }
 
     /// `recv` with `flags` (`0`, or `MSG_PEEK`).
@@ -108,21 +120,6 @@ impl<P: DatagramProtocol> DatagramSocket<P> {
                 sys::recv(socket.as_fd(), buf, flags)
             })
             .await
-    }
-
-    /// `recvfrom` with `flags` (`0`, or `MSG_PEEK`).
-    async fn recv_from_with_flags(
-        &self,
-        buf: &mut [u8],
-        flags: libc::c_int,
-    ) -> io::Result<(usize, P::Addr)> {
-        let (n, from) = self
-            .fd
-            .async_io(Interest::Readable, |socket| {
-                sys::recv_from(socket.as_fd(), buf, flags)
-            })
-            .await?;
-        Ok((n, P::addr_from_raw(&from)?))
     }
 
     /// Sends one datagram to `target`: the body of each protocol's `send_to`.
@@ -167,10 +164,9 @@ impl<P: DatagramProtocol> DatagramSocket<P> {
 
     /// Receives a datagram and its source without waiting; see [`try_recv`](Self::try_recv).
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, P::Addr)> {
-        let (n, from) = try_io(&self.fd, Interest::Readable, |socket| {
-            sys::recv_from(socket.as_fd(), buf, 0)
-        })?;
-        Ok((n, P::addr_from_raw(&from)?))
+        try_io(&self.fd, Interest::Readable, |socket| {
+            P::recv_from(socket, buf)
+        })
     }
 
     /// Sends to `target` without waiting: the body of each protocol's `try_send_to`.
@@ -197,12 +193,12 @@ impl<P: DatagramProtocol> DatagramSocket<P> {
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<P::Addr> {
-        P::addr_from_raw(&sys::local_addr(self.fd.as_fd())?)
+        P::local_addr(self.fd.get_ref())
     }
 
     /// The connected peer's address.
     pub fn peer_addr(&self) -> io::Result<P::Addr> {
-        P::addr_from_raw(&sys::peer_addr(self.fd.as_fd())?)
+        P::peer_addr(self.fd.get_ref())
     }
 
     /// Wraps a std socket (`std::net::UdpSocket`, `std::os::unix::net::UnixDatagram`), making it

@@ -108,12 +108,14 @@ impl<P: StreamProtocol> StreamListener<P> {
     ) -> io::Result<(StreamSocket<P>, P::Addr)> {
         let stream = StreamSocket::from_nonblocking(socket)?;
         tracing::trace!(fd = stream.as_raw_fd(), "accepted");
-        Ok((stream, P::addr_from_raw(&addr)?))
+        // An address std can hold but not be given (see `protocol`): std asks the kernel again.
+        let addr = P::addr_from_raw(&addr).or_else(|_| stream.peer_addr())?;
+        Ok((stream, addr))
     }
 
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<P::Addr> {
-        P::addr_from_raw(&sys::local_addr(self.fd.as_fd())?)
+        P::listener_addr(self.fd.get_ref())
     }
 
     /// Wraps a listening std socket (`std::net::TcpListener`,

@@ -7,6 +7,12 @@
 //! A protocol says only what differs: its address type, its std types, and (for a stream) what a
 //! short read proves (see `stream`). The traits are sealed; the protocols are uninhabited marker
 //! types.
+//!
+//! Addresses the kernel returns are built by std's own methods (`local_addr`, `peer_addr`,
+//! `recv_from`) where they exist: std can hold every address the kernel reports, including a
+//! Unix path that fills all 108 bytes of `sun_path`, which no public constructor of std's Unix
+//! `SocketAddr` accepts. Only `accept4`'s address (with std's `peer_addr` to fall back on) and
+//! a peek's are converted here, from the raw `sockaddr`.
 
 use std::fmt;
 use std::io;
@@ -149,6 +155,11 @@ pub(crate) mod sealed {
         /// The user-facing type names, for `Debug`.
         const STREAM_NAME: &'static str;
         const LISTENER_NAME: &'static str;
+
+        /// std's `local_addr` and `peer_addr` of a stream, and `local_addr` of a listener.
+        fn local_addr(stream: &Self::Std) -> io::Result<Self::Addr>;
+        fn peer_addr(stream: &Self::Std) -> io::Result<Self::Addr>;
+        fn listener_addr(listener: &Self::StdListener) -> io::Result<Self::Addr>;
     }
 
     /// What a [`DatagramProtocol`] adds.
@@ -158,7 +169,46 @@ pub(crate) mod sealed {
         type StdDatagram: AsFd + From<OwnedFd> + Into<OwnedFd> + fmt::Debug;
         /// The user-facing type name, for `Debug`.
         const DATAGRAM_NAME: &'static str;
+
+        /// std's `local_addr`, `peer_addr` and `recv_from` (one `recvfrom`, no flags).
+        fn local_addr(socket: &Self::StdDatagram) -> io::Result<Self::Addr>;
+        fn peer_addr(socket: &Self::StdDatagram) -> io::Result<Self::Addr>;
+        fn recv_from(socket: &Self::StdDatagram, buf: &mut [u8])
+            -> io::Result<(usize, Self::Addr)>;
     }
+}
+
+/// The address methods of a protocol's [`sealed::Stream`] impl: std's own.
+macro_rules! std_stream_addresses {
+    () => {
+        fn local_addr(stream: &Self::Std) -> io::Result<Self::Addr> {
+            stream.local_addr()
+        }
+        fn peer_addr(stream: &Self::Std) -> io::Result<Self::Addr> {
+            stream.peer_addr()
+        }
+        fn listener_addr(listener: &Self::StdListener) -> io::Result<Self::Addr> {
+            listener.local_addr()
+        }
+    };
+}
+
+/// The address methods of a protocol's [`sealed::Datagram`] impl: std's own.
+macro_rules! std_datagram_addresses {
+    () => {
+        fn local_addr(socket: &Self::StdDatagram) -> io::Result<Self::Addr> {
+            socket.local_addr()
+        }
+        fn peer_addr(socket: &Self::StdDatagram) -> io::Result<Self::Addr> {
+            socket.peer_addr()
+        }
+        fn recv_from(
+            socket: &Self::StdDatagram,
+            buf: &mut [u8],
+        ) -> io::Result<(usize, Self::Addr)> {
+            socket.recv_from(buf)
+        }
+    };
 }
 
 impl sealed::Protocol for Tcp {
@@ -172,6 +222,7 @@ impl sealed::Stream for Tcp {
     const SHORT_READ: ShortRead = ShortRead::Drains;
     const STREAM_NAME: &'static str = "TcpStream";
     const LISTENER_NAME: &'static str = "TcpListener";
+    std_stream_addresses!();
 }
 
 impl sealed::Protocol for Udp {
@@ -182,6 +233,7 @@ impl DatagramProtocol for Udp {}
 impl sealed::Datagram for Udp {
     type StdDatagram = std::net::UdpSocket;
     const DATAGRAM_NAME: &'static str = "UdpSocket";
+    std_datagram_addresses!();
 }
 
 impl sealed::Protocol for Unix {
@@ -195,10 +247,12 @@ impl sealed::Stream for Unix {
     const SHORT_READ: ShortRead = ShortRead::ProvesNothing;
     const STREAM_NAME: &'static str = "UnixStream";
     const LISTENER_NAME: &'static str = "UnixListener";
+    std_stream_addresses!();
 }
 
 impl DatagramProtocol for Unix {}
 impl sealed::Datagram for Unix {
     type StdDatagram = std::os::unix::net::UnixDatagram;
     const DATAGRAM_NAME: &'static str = "UnixDatagram";
+    std_datagram_addresses!();
 }

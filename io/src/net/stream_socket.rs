@@ -223,12 +223,12 @@ impl<P: StreamProtocol> StreamSocket<P> {
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<P::Addr> {
-        P::addr_from_raw(&sys::local_addr(self.fd.as_fd())?)
+        P::local_addr(self.fd.get_ref())
     }
 
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<P::Addr> {
-        P::addr_from_raw(&sys::peer_addr(self.fd.as_fd())?)
+        P::peer_addr(self.fd.get_ref())
     }
 
     /// Splits the socket into a read half and a write half that borrow it, for two tasks (or

@@ -186,6 +186,14 @@ impl RawSockAddr {
             _ => {
                 // A path's length may count its terminating NUL, or not.
                 let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                if end == SUN_PATH_LEN {
+                    // Legal, but std builds such an address only from the kernel's own answer.
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a Unix socket path of 108 bytes, filling sun_path: std's SocketAddr \
+                         cannot be built from it",
+                    ));
+                }
                 UnixSocketAddr::from_pathname(Path::new(OsStr::from_bytes(&path[..end])))
             }
         }

@@ -102,17 +102,6 @@ pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<RawSockAddr> {
     Ok(addr)
 }
 
-/// The connected peer's address (`getpeername`).
-pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> io::Result<RawSockAddr> {
-    let mut addr = RawSockAddr::empty();
-    let (storage, len) = addr.as_mut_parts();
-    syscall!(
-        // SAFETY: the storage and its length are live out-parameters sized for any address.
-        unsafe { libc::getpeername(fd.as_raw_fd(), storage, len) }
-    )?;
-    Ok(addr)
-}
-
 pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> io::Result<()> {
     let how = match how {
         Shutdown::Read => libc::SHUT_RD,
