@@ -311,9 +311,13 @@ fn unix_read_after_recv_with_fds_does_not_stall() {
 
 /// A path of exactly 108 bytes (all of `sun_path`, no NUL) under `dir`: legal, but only
 /// programs in other languages bind one, since std (and so minireactor) refuses to.
-fn path_filling_sun_path(dir: &ScratchDir, tag: &str) -> std::path::PathBuf {
+fn path_filling_sun_path(dir: &ScratchDir, tag: &str) -> Option<std::path::PathBuf> {
     let prefix = format!("{}/{tag}", dir.path().display());
-    std::path::PathBuf::from(format!("{prefix}{}", "x".repeat(108 - prefix.len())))
+    let padding = 108usize.checked_sub(prefix.len())?;
+    Some(std::path::PathBuf::from(format!(
+        "{prefix}{}",
+        "x".repeat(padding)
+    )))
 }
 
 /// `path` as a `sockaddr_un` and its length (no NUL counted when the path fills `sun_path`).
@@ -352,7 +356,10 @@ fn bound_like_c(ty: libc::c_int, path: &std::path::Path) -> OwnedFd {
 fn a_peer_whose_path_fills_sun_path_loses_no_datagram_and_no_connection() {
     use std::os::fd::AsRawFd;
     let dir = ScratchDir::new("full-sun-path");
-    let peer_path = path_filling_sun_path(&dir, "peer");
+    let Some(peer_path) = path_filling_sun_path(&dir, "peer") else {
+        eprintln!("skipped: the temporary directory's path is longer than sun_path");
+        return;
+    };
     run_with_watchdog(WATCHDOG, async {
         // Datagrams: a peek cannot say the address but loses nothing; the receive can.
         let server_path = dir.join("dgram.sock");

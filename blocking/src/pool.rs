@@ -1,7 +1,8 @@
 //! [`Pool`]: threads started on demand up to a cap, each exiting after a while with nothing to do.
 //!
 //! Invariants, all under the one mutex:
-//! - `threads` counts the pool's live threads and never exceeds `max_threads`;
+//! - `threads` counts the pool's live threads and exceeds `max_threads` only by the threads
+//!   [`Pool::wait_for_detached`] starts for owed jobs that wait in the queue;
 //! - `idle` counts threads waiting on the condition variable, and `notified` how many of them
 //!   have been told to wake and not yet woken (`notified <= idle`); a job is handed to an idle
 //!   thread only if one is not already claimed (`idle > notified`), otherwise a thread is started
@@ -24,6 +25,10 @@ pub const DEFAULT_MAX_THREADS: usize = 64;
 
 /// How long a pool thread waits for work before it exits, unless configured otherwise.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often [`Pool::wait_for_detached`] logs that it is still waiting, and at most starts a
+/// thread beyond the cap.
+const WAIT_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A pool of threads for blocking work. Cheap to clone; every clone is the same pool.
 ///
@@ -109,30 +114,59 @@ impl Pool {
     /// Blocks until every job that was [detached](Blocking::detach) before it finished has run,
     /// or until `deadline`; returns whether none is left. What a runtime waits for when it is
     /// dropped: the last writes of files dropped with a write in flight.
+    ///
+    /// Every thread may be busy with a job that does not end soon (a read of stdin given up, a
+    /// long `spawn_blocking` closure), so while jobs wait in the queue and no thread is idle,
+    /// one more thread is started for them, beyond `max_threads` (at most one every 10 s). A
+    /// warning is logged every 10 s of waiting, naming how many jobs are left, so that a write
+    /// that cannot finish (to a pipe only this thread reads) is seen, not just a hang.
     pub fn wait_for_detached(&self, deadline: Option<Instant>) -> bool {
         let inner = &self.handle.inner;
+        let started = Instant::now();
+        // When the next warning is due, and when a queue nobody serves may get another thread.
+        let mut next_warning = started + WAIT_WARNING_INTERVAL;
+        let mut next_thread = started;
         let mut state = inner.lock();
         if state.owed > 0 {
             tracing::debug!(jobs = state.owed, "waiting for detached blocking jobs");
         }
         while state.owed > 0 {
-            state = match deadline {
-                None => inner.settled.wait(state).unwrap_or_else(|e| e.into_inner()),
-                Some(deadline) => {
-                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                        tracing::warn!(
-                            jobs = state.owed,
-                            "detached blocking jobs (file writes) still running at the deadline"
-                        );
-                        return false;
-                    };
-                    inner
-                        .settled
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
+            let now = Instant::now();
+            let owed = state.owed;
+            if deadline.is_some_and(|deadline| deadline <= now) {
+                drop(state);
+                tracing::warn!(
+                    jobs = owed,
+                    "detached blocking jobs (file writes) still running at the deadline"
+                );
+                return false;
+            }
+            if now >= next_thread && !state.queue.is_empty() && state.idle <= state.notified {
+                state.threads += 1;
+                let threads = state.threads;
+                drop(state);
+                inner.start_thread(threads);
+                next_thread = now + WAIT_WARNING_INTERVAL;
+                state = inner.lock();
+                continue;
+            }
+            if now >= next_warning {
+                drop(state);
+                tracing::warn!(
+                    jobs = owed,
+                    waited_s = started.elapsed().as_secs(),
+                    "still waiting for detached blocking jobs (file writes) to finish"
+                );
+                next_warning += WAIT_WARNING_INTERVAL;
+                state = inner.lock();
+                continue;
+            }
+            let until = deadline.map_or(next_warning, |deadline| deadline.min(next_warning));
+            state = inner
+                .settled
+                .wait_timeout(state, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         true
     }
@@ -190,18 +224,23 @@ impl Inner {
             self.work.notify_one();
             return;
         }
-        if state.threads == self.max_threads {
+        if state.threads >= self.max_threads {
             return; // A busy thread takes it when it is done.
         }
         state.threads += 1;
-        let thread_number = state.threads;
+        let threads = state.threads;
         drop(state);
+        self.start_thread(threads);
+    }
+
+    /// Starts a thread already counted in `threads` (now `threads` in all).
+    fn start_thread(self: &Arc<Self>, threads: usize) {
         let inner = self.clone();
         let started = std::thread::Builder::new()
             .name("minireactor-blocking".into())
             .spawn(move || inner.work_until_idle());
         match started {
-            Ok(_) => tracing::debug!(threads = thread_number, "blocking thread started"),
+            Ok(_) => tracing::debug!(threads, "blocking thread started"),
             Err(err) => self.thread_failed_to_start(err),
         }
     }
@@ -383,6 +422,30 @@ mod tests {
         release.send(()).unwrap();
         assert!(pool.wait_for_detached(None));
         assert_eq!(pool.handle.inner.lock().owed, 0);
+    }
+
+    /// Regression (a review): every thread of the pool busy with a job that does not end (a
+    /// read given up, say) left an owed write queued behind it, and the wait for it hanging.
+    #[test]
+    fn an_owed_job_queued_behind_a_busy_pool_gets_a_thread_of_its_own() {
+        let pool = Pool::new(1, Duration::from_secs(60));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel();
+        let stuck = pool.spawn(move || {
+            started.send(()).unwrap();
+            let _ = released.recv();
+        });
+        running.recv().unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        pool.spawn(move || done.send(()).unwrap()).detach();
+        assert!(
+            pool.wait_for_detached(Some(Instant::now() + Duration::from_secs(20))),
+            "the owed job waited behind the busy thread"
+        );
+        finished.recv().unwrap();
+        assert_eq!(pool.threads(), 2, "one beyond the cap, for the queue");
+        drop(release);
+        drop(stuck);
     }
 
     #[test]

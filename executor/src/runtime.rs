@@ -23,9 +23,12 @@ use crate::Builder;
 /// `JoinHandle`s then report a cancellation, and wakers still held elsewhere stay safe to call.
 /// Then it waits for the writes still in flight of files and stdio handles that were dropped
 /// (theirs or the tasks'), so that a write reported done is not lost when the program exits
-/// right after; as a blocking write would, this waits for as long as the write takes. It never
-/// waits for a [`spawn_blocking`] closure or a read: one still running finishes on its thread,
-/// and its result is dropped there.
+/// right after. As a blocking write would, this waits for as long as the write takes: a write
+/// that cannot finish — to a pipe that only this thread reads, or that a process reads only
+/// after this one has exited — makes the drop wait for ever (logging a warning every 10 s);
+/// [`shutdown_timeout`](Self::shutdown_timeout) bounds it. It never waits for a
+/// [`spawn_blocking`] closure or a read: one still running finishes on its thread, and its
+/// result is dropped there (a write queued behind them gets a thread of its own).
 ///
 /// ```
 /// let runtime = minireactor::Runtime::new()?;
@@ -145,9 +148,12 @@ impl Drop for Runtime {
             let _shutting_down = context::enter(self.scheduler.clone(), Mode::ShuttingDown);
             self.scheduler.shutdown();
         }
-        self.scheduler
-            .pool()
-            .wait_for_detached(self.writes_deadline.get());
+        // In a forked child the pool's threads, which would run the writes, are the parent's.
+        if self.scheduler.reactor().check_not_inherited().is_ok() {
+            self.scheduler
+                .pool()
+                .wait_for_detached(self.writes_deadline.get());
+        }
     }
 }
 

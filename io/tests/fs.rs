@@ -436,6 +436,37 @@ fn dropping_the_runtime_does_not_wait_for_the_read_of_a_dropped_file() {
     drop(writer); // Ends the read, which still blocks a pool thread.
 }
 
+/// Regression (a review): with every pool thread busy with a job that does not end (a read
+/// given up, a long `spawn_blocking` closure), the write of a dropped file waited in the queue
+/// behind it, and so did the runtime's drop.
+#[test]
+fn a_write_owed_behind_a_blocking_job_that_does_not_end_still_finishes() {
+    let dir = ScratchDir::new("owed-behind-busy");
+    let path = dir.join("written");
+    let path_in_test = path.clone();
+    let (release, released) = mpsc::channel::<()>();
+    on_thread_with_watchdog(WATCHDOG, move || {
+        let runtime = minireactor::Builder::new()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut file = File::create(&path).await.unwrap();
+            let (started, running) = mpsc::channel();
+            let _busy = minireactor::spawn_blocking(move || {
+                started.send(()).unwrap();
+                let _ = released.recv(); // Holds the pool's one thread.
+            });
+            running.recv().unwrap();
+            // Done once queued, behind the closure that holds the thread.
+            file.write_all(b"owed").await.unwrap();
+        });
+        drop(runtime);
+    });
+    assert_eq!(std::fs::read(&path_in_test).unwrap(), b"owed");
+    drop(release);
+}
+
 #[test]
 fn a_failed_write_is_reported_by_the_next_operation() {
     let dir = ScratchDir::new("failed-write");

@@ -16,7 +16,7 @@ use std::task::{ready, Context, Poll};
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::buf::Buf;
-use super::unblocked::{self, Outcome, Unblocked};
+use super::unblocked::{self, Effect, Outcome, Unblocked};
 use super::OpenOptions;
 
 /// An open file, read, written and seeked through the blocking pool.
@@ -104,7 +104,9 @@ impl File {
     pub async fn metadata(&mut self) -> io::Result<Metadata> {
         let outcome = self
             .inner
-            .run("metadata", |file, _| Outcome::Metadata(file.metadata()))
+            .run("metadata", Effect::Reads, |file, _| {
+                Outcome::Metadata(file.metadata())
+            })
             .await?;
         match outcome {
             Outcome::Metadata(result) => result,
@@ -117,7 +119,9 @@ impl File {
         poll_fn(|cx| self.poll_rewind(cx)).await?; // Unread bytes may be cut off.
         let outcome = self
             .inner
-            .run("set_len", move |file, _| Outcome::Done(file.set_len(size)))
+            .run("set_len", Effect::Changes, move |file, _| {
+                Outcome::Done(file.set_len(size))
+            })
             .await?;
         done(outcome)
     }
@@ -127,7 +131,9 @@ impl File {
     pub async fn sync_all(&mut self) -> io::Result<()> {
         let outcome = self
             .inner
-            .run("sync_all", |file, _| Outcome::Done(file.sync_all()))
+            .run("sync_all", Effect::Changes, |file, _| {
+                Outcome::Done(file.sync_all())
+            })
             .await?;
         done(outcome)
     }
@@ -137,7 +143,9 @@ impl File {
     pub async fn sync_data(&mut self) -> io::Result<()> {
         let outcome = self
             .inner
-            .run("sync_data", |file, _| Outcome::Done(file.sync_data()))
+            .run("sync_data", Effect::Changes, |file, _| {
+                Outcome::Done(file.sync_data())
+            })
             .await?;
         done(outcome)
     }
@@ -178,7 +186,7 @@ impl File {
             if self.inner.parked().buf.unread() == 0 {
                 return Poll::Ready(Ok(()));
             }
-            self.inner.start("rewind", |file, buf| {
+            self.inner.start("rewind", Effect::Changes, |file, buf| {
                 Outcome::Rewound(seek_past_unread(file, buf, SeekFrom::Current(0)).map(drop))
             });
         }
@@ -264,10 +272,11 @@ impl AsyncSeek for File {
                 }
             }
             this.inner.take_write_error()?;
-            this.inner.start("seek", move |file, buf| Outcome::Seek {
-                request: pos,
-                result: seek_past_unread(file, buf, pos),
-            });
+            this.inner
+                .start("seek", Effect::Changes, move |file, buf| Outcome::Seek {
+                    request: pos,
+                    result: seek_past_unread(file, buf, pos),
+                });
         }
     }
 }

@@ -68,8 +68,17 @@ struct Finished<T> {
 
 struct InFlight<T> {
     job: Blocking<Finished<T>>,
-    /// It changes the value (see the module documentation): dropped, it still runs to the end.
-    must_finish: bool,
+    effect: Effect,
+}
+
+/// What an operation does to the value: what dropping the engine mid-operation does with it
+/// (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// A read or a query: only its caller wants what it returns, so it is given up.
+    Reads,
+    /// A write, flush, seek, `set_len` or sync: it runs to the end.
+    Changes,
 }
 
 enum State<T> {
@@ -131,7 +140,7 @@ impl<T: Send + 'static> Unblocked<T> {
     }
 
     /// Starts `op` on the pool with the parked value; only while idle.
-    pub(crate) fn start<F>(&mut self, name: &'static str, op: F)
+    pub(crate) fn start<F>(&mut self, name: &'static str, effect: Effect, op: F)
     where
         F: FnOnce(&mut T, &mut Buf) -> Outcome + Send + 'static,
     {
@@ -143,21 +152,22 @@ impl<T: Send + 'static> Unblocked<T> {
             let outcome = op(&mut parked.io, &mut parked.buf);
             Finished { parked, outcome }
         });
-        self.state = State::Busy(InFlight {
-            job,
-            // A read or a metadata query only produces a value for its caller.
-            must_finish: !matches!(name, "read" | "metadata"),
-        });
+        self.state = State::Busy(InFlight { job, effect });
     }
 
     /// Waits for the operation in flight, returns any pending write error, then runs `op` and
     /// returns its outcome.
-    pub(crate) async fn run<F>(&mut self, name: &'static str, op: F) -> io::Result<Outcome>
+    pub(crate) async fn run<F>(
+        &mut self,
+        name: &'static str,
+        effect: Effect,
+        op: F,
+    ) -> io::Result<Outcome>
     where
         F: FnOnce(&mut T, &mut Buf) -> Outcome + Send + 'static,
     {
         poll_fn(|cx| self.poll_drain(cx)).await?;
-        self.start(name, op);
+        self.start(name, effect, op);
         let outcome = poll_fn(|cx| self.poll_idle(cx)).await;
         Ok(outcome.expect("the operation just started is in flight"))
     }
@@ -193,7 +203,9 @@ impl<T: Send + 'static> Unblocked<T> {
                 return Poll::Ready(Ok(buf.copy_to(dst)));
             }
             let len = dst.len();
-            self.start("read", move |io, buf| Outcome::Read(buf.read_from(io, len)));
+            self.start("read", Effect::Reads, move |io, buf| {
+                Outcome::Read(buf.read_from(io, len))
+            });
         }
     }
 
@@ -209,7 +221,9 @@ impl<T: Send + 'static> Unblocked<T> {
         ready!(self.poll_idle(cx));
         self.take_write_error()?;
         let n = self.parked().buf.copy_from(src);
-        self.start("write", |io, buf| Outcome::Wrote(buf.write_to(io)));
+        self.start("write", Effect::Changes, |io, buf| {
+            Outcome::Wrote(buf.write_to(io))
+        });
         Poll::Ready(Ok(n))
     }
 
@@ -225,7 +239,7 @@ impl<T: Send + 'static> Unblocked<T> {
                 return Poll::Ready(self.take_write_error());
             }
             self.take_write_error()?;
-            self.start("flush", |io, _| {
+            self.start("flush", Effect::Changes, |io, _| {
                 Outcome::Flushed(super::buf::blocking(io, true, |io| io.flush()))
             });
         }
@@ -242,12 +256,12 @@ impl<T: Send + 'static> Unblocked<T> {
 
 impl<T: Send + 'static> Drop for Unblocked<T> {
     fn drop(&mut self) {
-        if let State::Busy(InFlight { job, must_finish }) =
-            mem::replace(&mut self.state, State::Moving)
+        if let State::Busy(InFlight { job, effect }) = mem::replace(&mut self.state, State::Moving)
         {
-            if must_finish {
-                job.detach(); // See the module docs: the operation runs to the end.
-            } // Else dropped: given up.
+            match effect {
+                Effect::Changes => job.detach(), // See the module docs: it runs to the end.
+                Effect::Reads => drop(job),      // Given up.
+            }
         }
     }
 }
