@@ -110,11 +110,13 @@ impl Drop for EnterGuard {
 }
 
 /// The runtime this thread is running or shutting down, if any.
+#[inline]
 pub(crate) fn current() -> Option<Rc<Scheduler>> {
     CURRENT.with_borrow(|current| current.as_ref().map(|(scheduler, _)| scheduler.clone()))
 }
 
 /// Whether this thread is inside a `block_on` (not only shutting a runtime down).
+#[inline]
 pub(crate) fn is_running() -> bool {
     !RUNNING.get().is_null()
 }

@@ -34,9 +34,19 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        if !(context::is_running() && Reactor::defer_current(cx.waker()).is_ok()) {
+        if !context::is_running() {
             cx.waker().wake_by_ref();
+        } else if let Err(err) = Reactor::defer_current(cx.waker()) {
+            wake_now(cx.waker(), err);
         }
         Poll::Pending
     }
+}
+
+/// The reactor cannot take the waker (none can be created, or the thread is exiting): wake at
+/// once instead. Out of line, so that dropping the error stays out of the yield's own code.
+#[cold]
+#[inline(never)]
+fn wake_now(waker: &std::task::Waker, _err: std::io::Error) {
+    waker.wake_by_ref();
 }
