@@ -287,8 +287,11 @@ mod tests {
 
     use super::*;
 
-    /// A writer whose flush fails (stdout to a closed pipe, say).
-    struct FailingFlush(std::fs::File);
+    /// A writer whose flush fails (stdout to a closed pipe, say), each once the test lets it.
+    struct FailingFlush {
+        file: std::fs::File,
+        go: std::sync::mpsc::Receiver<()>,
+    }
 
     impl Write for FailingFlush {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -296,13 +299,14 @@ mod tests {
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            self.go.recv().unwrap();
             Err(io::Error::from(io::ErrorKind::BrokenPipe))
         }
     }
 
     impl AsFd for FailingFlush {
         fn as_fd(&self) -> BorrowedFd<'_> {
-            self.0.as_fd()
+            self.file.as_fd()
         }
     }
 
@@ -310,16 +314,19 @@ mod tests {
     /// operation, where a write's is reported by it.
     #[test]
     fn the_error_of_a_dropped_flush_is_reported_by_the_next_operation() {
-        let null = std::fs::File::create("/dev/null").unwrap();
-        let mut io = Unblocked::new(FailingFlush(null));
+        let (go, gate) = std::sync::mpsc::channel();
+        let file = std::fs::File::create("/dev/null").unwrap();
+        let mut io = Unblocked::new(FailingFlush { file, go: gate });
         minireactor::block_on(async {
             {
                 let mut flush = pin!(poll_fn(|cx| io.poll_flush(cx)));
                 let started = poll_fn(|cx| Poll::Ready(flush.as_mut().poll(cx).is_pending()));
-                assert!(started.await, "the flush runs on the pool");
+                assert!(started.await, "the flush waits on the pool for `go`");
             }
+            go.send(()).unwrap(); // The dropped flush fails now.
             let err = poll_fn(|cx| io.poll_write(cx, b"next")).await.unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+            go.send(()).unwrap();
             let flushed = poll_fn(|cx| io.poll_flush(cx)).await;
             assert_eq!(
                 flushed.unwrap_err().kind(),
