@@ -311,6 +311,18 @@ mod tests {
         }
     }
 
+    /// A job on `pool` that has started and runs until the returned sender sends or is dropped.
+    fn running_until_released(pool: &Pool) -> (Blocking<()>, std::sync::mpsc::Sender<()>) {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel();
+        let job = pool.spawn(move || {
+            started.send(()).unwrap();
+            let _ = released.recv();
+        });
+        running.recv().unwrap();
+        (job, release)
+    }
+
     /// Runs `f` on the pool and blocks this (test) thread until it is done.
     fn run_blocking(pool: &Pool, f: impl FnOnce() + Send + 'static) {
         let (done, finished) = std::sync::mpsc::channel();
@@ -329,13 +341,7 @@ mod tests {
         // Counted while a job runs: once it is done, the thread may exit before any assertion
         // (under Miri, 50 ms pass quickly).
         let threads_while_running = |pool: &Pool| {
-            let (release, released) = std::sync::mpsc::channel::<()>();
-            let (started, running) = std::sync::mpsc::channel();
-            let job = pool.spawn(move || {
-                started.send(()).unwrap();
-                released.recv().unwrap();
-            });
-            running.recv().unwrap();
+            let (job, release) = running_until_released(pool);
             let threads = pool.threads();
             release.send(()).unwrap();
             drop(job);
@@ -407,13 +413,7 @@ mod tests {
         early.detach();
         assert!(pool.wait_for_detached(Some(Instant::now())));
         // Running when detached: owed until it ends.
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (started, running) = std::sync::mpsc::channel();
-        let late = pool.spawn(move || {
-            started.send(()).unwrap();
-            released.recv().unwrap();
-        });
-        running.recv().unwrap();
+        let (late, release) = running_until_released(&pool);
         late.detach();
         assert!(
             !pool.wait_for_detached(Some(Instant::now() + Duration::from_millis(20))),
@@ -429,13 +429,7 @@ mod tests {
     #[test]
     fn an_owed_job_queued_behind_a_busy_pool_gets_a_thread_of_its_own() {
         let pool = Pool::new(1, Duration::from_secs(60));
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (started, running) = std::sync::mpsc::channel();
-        let stuck = pool.spawn(move || {
-            started.send(()).unwrap();
-            let _ = released.recv();
-        });
-        running.recv().unwrap();
+        let (stuck, release) = running_until_released(&pool);
         let (done, finished) = std::sync::mpsc::channel();
         pool.spawn(move || done.send(()).unwrap()).detach();
         assert!(

@@ -137,14 +137,16 @@ impl<T: 'static> JoinSet<T> {
             if self.tasks.is_empty() {
                 return Poll::Ready(None);
             }
-            let next = {
+            let (next, replaced) = {
                 let mut ready = self.ready.lock();
                 let next = ready.keys.pop_front();
-                if next.is_none() {
-                    ready.waiter = Some(cx.waker().clone());
-                }
-                next
+                let replaced = match next {
+                    None => ready.waiter.replace(cx.waker().clone()),
+                    Some(_) => None,
+                };
+                (next, replaced)
             };
+            drop(replaced); // After the lock, as every waker this runtime drops.
             let Some(key) = next else {
                 return Poll::Pending;
             };
