@@ -11,7 +11,7 @@
 //! 5. `registration` — [`Registration`], what an I/O resource holds, and [`Readiness`], the
 //!    future that waits on it.
 //! 6. [`coop`] — the budget that makes a task with always-ready resources yield.
-//! 7. `timers` and [`time`] — the slab and min-heap of deadlines, the clock (real or paused),
+//! 7. `timers` and [`time`] — the arena of timers and min-heap of deadlines, the clock (real or paused),
 //!    and the `Sleep`/`Timeout`/`Interval` futures.
 //! 8. `unpark` — [`Unparker`], the cross-thread wake through an eventfd.
 //!

@@ -520,6 +520,7 @@ impl Reactor {
     /// Cancels the timer `key`; returns its waker, if it was pending, for the caller to drop
     /// after its own borrows (dropping a waker may run arbitrary code).
     #[must_use = "drop the waker after every borrow is released"]
+    #[inline]
     pub(crate) fn remove_timer(&self, key: TimerKey) -> Option<Waker> {
         self.timers.borrow_mut().remove(key)
     }
