@@ -4,17 +4,17 @@
 mod util;
 
 use std::io::ErrorKind;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
 use minireactor::net::{UnixDatagram, UnixStream};
 use util::{open_fd_count, run_with_watchdog};
 
-/// A receive with room for fewer fds than the message carries gets `MSG_CTRUNC` from the
-/// kernel, which installs as many as fit. That is reported as an error, and the fds that did
+/// A receive with room for fewer fds than the message carries is an error, and the fds that did
 /// arrive are closed at once: the count of open fds is the same before and after. The same
-/// holds for a receive with no room at all, and for a plain `read`, which discards the fds of
-/// the bytes it reads; the next message still arrives whole.
+/// holds for a receive with no room at all, for one that runs out of fds (the kernel installs
+/// what it can and reports `MSG_CTRUNC`), and for a plain `read`, which discards the fds of the
+/// bytes it reads; the next message still arrives whole.
 #[test]
 fn truncated_control_data_is_an_error_and_leaks_no_fd() {
     run_with_watchdog(Duration::from_secs(60), async {
@@ -38,7 +38,7 @@ fn truncated_control_data_is_an_error_and_leaks_no_fd() {
                     .await
                     .expect_err("3 fds do not fit");
                 assert_eq!(err.kind(), ErrorKind::Other, "{err}");
-                assert!(err.to_string().contains("truncated"), "{err}");
+                assert!(err.to_string().contains("file descriptors lost"), "{err}");
                 assert!(fds.is_empty(), "no fd of an incomplete set is handed out");
                 assert_eq!(
                     open_fd_count(),
@@ -65,6 +65,22 @@ fn truncated_control_data_is_an_error_and_leaks_no_fd() {
             assert_eq!(stream_rx.read(&mut buf).await.unwrap(), 5);
             assert_eq!(open_fd_count(), ours, "a plain read leaked the passed fds");
 
+            // Out of fds after the first: the kernel installs one and truncates the rest.
+            let limit = lowest_free_fd() + 1;
+            let saved = set_soft_fd_limit(limit);
+            stream_tx.send_with_fds(b"three", &passed).await.unwrap();
+            let mut fds = Vec::new();
+            let result = stream_rx.recv_with_fds(&mut buf, &mut fds).await;
+            set_soft_fd_limit(saved);
+            let err = result.expect_err("only one of the 3 fds could be installed");
+            assert!(err.to_string().contains("truncated"), "{err}");
+            assert!(fds.is_empty(), "no fd of an incomplete set is handed out");
+            assert_eq!(
+                open_fd_count(),
+                ours,
+                "out of fds: the installed one leaked"
+            );
+
             // The next message is not disturbed by the truncated ones.
             stream_tx.send_with_fds(b"whole", &passed).await.unwrap();
             let mut fds = Vec::new();
@@ -76,4 +92,26 @@ fn truncated_control_data_is_an_error_and_leaks_no_fd() {
         }
         assert_eq!(open_fd_count(), before);
     });
+}
+
+/// The number the next fd opened would get.
+fn lowest_free_fd() -> libc::rlim_t {
+    let probe = std::fs::File::open("/dev/null").unwrap();
+    probe.as_raw_fd() as libc::rlim_t
+}
+
+/// Sets `RLIMIT_NOFILE`'s soft limit; returns the one it replaced.
+fn set_soft_fd_limit(soft: libc::rlim_t) -> libc::rlim_t {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a live rlimit for the kernel to fill, then to read.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        let saved = limit.rlim_cur;
+        limit.rlim_cur = soft;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+        saved
+    }
 }

@@ -5,9 +5,14 @@
 //!   else can fail, so none leaks: not on a truncated message, not on an error after the
 //!   `recvmsg`, not from a control message type the caller did not ask for.
 //! - Received fds are close-on-exec from the start (`MSG_CMSG_CLOEXEC`).
-//! - A truncated control message (`MSG_CTRUNC`: the buffer was too small, or the process ran
-//!   out of fds) is an error, and the fds of that message that did arrive are closed: a message
-//!   missing some of its fds cannot be acted on safely, so none of them is handed out.
+//! - A receive always offers the kernel room for [`MAX_FDS`] fds *and* for what it may put
+//!   before them (credentials with `SO_PASSCRED`, a pidfd with `SO_PASSPIDFD`, a security label
+//!   with `SO_PASSSEC`), so options the caller turned on never cost the fds their room; the
+//!   caller's `max_fds` is enforced after the receive.
+//! - A message whose fds did not all arrive (`MSG_CTRUNC`: the process ran out of fds, or a
+//!   security label longer than the room for it) or that carried more than `max_fds` is an
+//!   error, and every fd of it that did arrive is closed: a message missing some of its fds
+//!   cannot be acted on safely, so none of them is handed out.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -24,21 +29,28 @@ pub const MAX_FDS: usize = 253;
 const SCM_PIDFD: libc::c_int = 4;
 
 /// Bytes of control data for one `SCM_RIGHTS` message of `fds` descriptors, without the padding
-/// after the last one (`CMSG_LEN`); as the receive buffer's length, it lets the kernel install
-/// exactly `fds` of them.
+/// after the last one (`CMSG_LEN`): the `cmsg_len` of the header.
 fn control_len(fds: usize) -> usize {
     // SAFETY: CMSG_LEN only computes a size; `fds <= MAX_FDS` keeps it far from overflow.
     unsafe { libc::CMSG_LEN((fds * std::mem::size_of::<libc::c_int>()) as libc::c_uint) as usize }
 }
 
-/// Room for one `SCM_RIGHTS` message of [`MAX_FDS`] descriptors, aligned as `cmsghdr` requires.
+/// Room for one `SCM_RIGHTS` message of [`MAX_FDS`] descriptors and the control messages the
+/// kernel puts before it, aligned as `cmsghdr` requires.
 #[repr(C, align(8))]
 struct ControlBuffer([u8; CONTROL_CAPACITY]);
 
-// SAFETY: CMSG_SPACE only computes a size.
-const CONTROL_CAPACITY: usize =
-    unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<libc::c_int>()) as libc::c_uint) }
-        as usize;
+/// Room for an `SCM_SECURITY` label (`SO_PASSSEC`): an LSM context string, such as SELinux's
+/// `system_u:system_r:unconfined_t:s0-s0:c0.c1023`, with plenty to spare.
+const SECURITY_LABEL_ROOM: usize = 256;
+
+// SAFETY: CMSG_SPACE only computes sizes.
+const CONTROL_CAPACITY: usize = unsafe {
+    libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<libc::c_int>()) as libc::c_uint)
+        + libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as libc::c_uint)
+        + libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as libc::c_uint)
+        + libc::CMSG_SPACE(SECURITY_LABEL_ROOM as libc::c_uint)
+} as usize;
 
 const _: () =
     assert!(std::mem::align_of::<ControlBuffer>() >= std::mem::align_of::<libc::cmsghdr>());
@@ -113,23 +125,34 @@ pub(crate) fn recv_with_fds(
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    if max_fds > 0 {
-        msg.msg_control = control.0.as_mut_ptr().cast();
-        msg.msg_controllen = control_len(max_fds);
-    }
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = CONTROL_CAPACITY;
     let n = syscall!(
         // SAFETY: every pointer in `msg` refers to live buffers, writable for the lengths given.
         unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) }
     )?;
     let before = fds.len();
     take_installed_fds(&msg, fds);
-    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
-        let delivered = fds.len() - before;
+    let delivered = fds.len() - before;
+    let truncated = msg.msg_flags & libc::MSG_CTRUNC != 0;
+    if truncated || delivered > max_fds {
         fds.truncate(before); // Closes them.
-        tracing::debug!(bytes = n, delivered, max_fds, "control data truncated");
+        tracing::debug!(
+            bytes = n,
+            delivered,
+            max_fds,
+            truncated,
+            "fds of a message lost"
+        );
+        let why = if truncated {
+            "its control data was truncated (the process is out of fds, or a security label \
+             did not fit)"
+                .to_string()
+        } else {
+            format!("it carried {delivered}, more than the room for {max_fds}")
+        };
         return Err(io::Error::other(format!(
-            "file descriptors lost: the message's control data was truncated (room for \
-             {max_fds} fds, or the process is out of fds); its {n} data bytes were read and the \
+            "file descriptors lost: {why}; the message's {n} data bytes were read and the \
              {delivered} fds that did arrive were closed"
         )));
     }

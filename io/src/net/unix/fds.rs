@@ -2,9 +2,12 @@
 //!
 //! What a user can rely on (the syscall side is in `sys::cmsg`):
 //! - received fds are owned (`OwnedFd`) and close-on-exec;
-//! - a message whose fds did not all arrive (too many for the room given, or the process out of
-//!   fds: `MSG_CTRUNC`) is an error, and the fds of it that did arrive are closed: none leaks,
-//!   none is handed out half a set;
+//! - a message whose fds did not all arrive (the process out of fds: `MSG_CTRUNC`), or that
+//!   carried more than the `max_fds` asked for, is an error, and the fds of it that did arrive
+//!   are closed: none leaks, none is handed out half a set;
+//! - credentials, pidfds or security labels the socket was set to receive (`SO_PASSCRED`,
+//!   `SO_PASSPIDFD`, `SO_PASSSEC`) do not take the fds' room: a pidfd is closed, the others are
+//!   ignored;
 //! - on a Unix *stream*, the fds travel with the first byte of the data sent with them, and a
 //!   receive stops after the bytes that carried fds, so fds of two sends are never merged. A
 //!   receive without room for fds (`read`) discards the fds of the bytes it reads (the kernel

@@ -114,10 +114,11 @@ impl UnixStream {
 
     /// Like [`recv_with_fds`](Self::recv_with_fds), with room for only `max_fds` descriptors.
     ///
-    /// If the message carries more (or the process runs out of fds), the control data is
-    /// truncated: that is an error (`ErrorKind::Other`, saying how many data bytes were read),
-    /// the data bytes are consumed, and the fds that did arrive are closed — none leaks, and
-    /// none is handed out from an incomplete set.
+    /// If the message carries more (or the process runs out of fds), that is an error
+    /// (`ErrorKind::Other`, saying how many data bytes were read), the data bytes are consumed,
+    /// and the fds that did arrive are closed — none leaks, and none is handed out from an
+    /// incomplete set. Credentials or a pidfd the socket was set to receive (`SO_PASSCRED`,
+    /// `SO_PASSPIDFD`) never take the room of the `max_fds`.
     pub async fn recv_with_max_fds(
         &self,
         buf: &mut [u8],
