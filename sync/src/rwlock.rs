@@ -137,7 +137,7 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard {
             lock: self,
             data: self.data.borrow_mut(),
-            permit: SemaphorePermit::from_taken(&self.semaphore, self.max_readers),
+            permit: SemaphorePermit::from_taken(&self.semaphore, self.max_readers as usize),
         }
     }
 }

@@ -10,6 +10,9 @@
 //!   If its future is dropped, everything it was given is released again, to the next waiter:
 //!   permits are never lost with a cancelled acquire, and never handed out twice.
 //! - `close` fails every waiter and every later acquire; permits still come back when released.
+//! - The semaphore's permits in all (available, held, and given to waiters so far) never exceed
+//!   [`Semaphore::MAX_PERMITS`]: `add_permits` refuses (panics) before that. So giving permits
+//!   back never overflows, and a permit's `Drop` never panics.
 //!
 //! [`Mutex`]: crate::Mutex
 //! [`RwLock`]: crate::RwLock
@@ -59,6 +62,9 @@ pub struct Semaphore {
 struct State {
     /// Permits no waiter has been given; zero whenever `waiters` is not empty.
     available: usize,
+    /// The semaphore's permits in all: available, held, and given to waiters so far. At most
+    /// [`Semaphore::MAX_PERMITS`].
+    total: usize,
     closed: bool,
     /// Per waiter: how many permits it still needs (zero once granted).
     waiters: WaitList<usize>,
@@ -114,6 +120,7 @@ impl Semaphore {
         Semaphore {
             state: RefCell::new(State {
                 available: permits,
+                total: permits,
                 closed: false,
                 waiters: WaitList::new(),
             }),
@@ -129,8 +136,20 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// If the semaphore would then hold more than [`Semaphore::MAX_PERMITS`].
+    /// If the semaphore would then have more than [`Semaphore::MAX_PERMITS`] permits, counting
+    /// those held by permits and waiters as well as the available ones (so that giving them
+    /// back later can never overflow).
     pub fn add_permits(&self, n: usize) {
+        let mut state = self.state.borrow_mut();
+        assert!(
+            n <= Self::MAX_PERMITS - state.total,
+            "a semaphore holds at most {} permits (it has {}, held ones included; {n} more \
+             were added)",
+            Self::MAX_PERMITS,
+            state.total
+        );
+        state.total += n;
+        drop(state);
         self.release(n);
     }
 
@@ -139,7 +158,13 @@ impl Semaphore {
         let mut state = self.state.borrow_mut();
         let forgotten = state.available.min(n);
         state.available -= forgotten;
+        state.total -= forgotten;
         forgotten
+    }
+
+    /// Takes `n` held permits out of the semaphore for good (a permit's `forget`).
+    fn forget_held(&self, n: usize) {
+        self.state.borrow_mut().total -= n;
     }
 
     /// Closes the semaphore: every waiting and every later acquire fails with [`AcquireError`].
@@ -196,7 +221,7 @@ impl Semaphore {
         self.try_take(n as usize)?;
         Ok(SemaphorePermit {
             semaphore: self,
-            permits: n,
+            permits: n as usize,
         })
     }
 
@@ -235,7 +260,7 @@ impl Semaphore {
         self.try_take(n as usize)?;
         Ok(OwnedSemaphorePermit {
             semaphore: self,
-            permits: n,
+            permits: n as usize,
         })
     }
 
@@ -253,11 +278,12 @@ impl Semaphore {
         }
     }
 
-    /// Gives `n` permits back: to the waiters first, oldest first, then to `available`.
+    /// Gives `n` permits back: to the waiters first, oldest first, then to `available`. They
+    /// are counted in `total` already, so `available` cannot overflow.
     #[inline]
     pub(crate) fn release(&self, n: usize) {
         let mut state = self.state.borrow_mut();
-        if state.waiters.is_empty() && n <= Self::MAX_PERMITS - state.available {
+        if state.waiters.is_empty() {
             state.available += n; // The common case, kept free of the hand-off loop.
             return;
         }
@@ -265,7 +291,7 @@ impl Semaphore {
         self.hand_off(n);
     }
 
-    /// [`release`](Self::release) when someone waits (or the count would overflow).
+    /// [`release`](Self::release) when someone waits.
     #[cold]
     fn hand_off(&self, mut n: usize) {
         let mut wakes = WakeList::new();
@@ -280,11 +306,6 @@ impl Semaphore {
             let Some(waker) = granted else { break };
             wakes.push(waker);
         }
-        assert!(
-            n <= Self::MAX_PERMITS - state.available,
-            "a semaphore holds at most {} permits",
-            Self::MAX_PERMITS
-        );
         state.available += n;
         drop(state);
         wakes.wake_all();
@@ -448,7 +469,7 @@ impl<'a> Future for Acquire<'a> {
         ready!(Pin::new(&mut self.raw).poll(cx))?;
         Poll::Ready(Ok(SemaphorePermit {
             semaphore: self.raw.semaphore,
-            permits: self.raw.waiter.needed as u32,
+            permits: self.raw.waiter.needed,
         }))
     }
 }
@@ -471,7 +492,7 @@ impl Future for AcquireOwned {
         ready!(semaphore.poll_acquire(&mut this.waiter, cx))?;
         Poll::Ready(Ok(OwnedSemaphorePermit {
             semaphore: this.semaphore.take().expect("checked above"),
-            permits: this.waiter.needed as u32,
+            permits: this.waiter.needed,
         }))
     }
 }
@@ -488,23 +509,24 @@ impl Drop for AcquireOwned {
 #[must_use = "dropping a permit releases it at once"]
 pub struct SemaphorePermit<'a> {
     semaphore: &'a Semaphore,
-    permits: u32,
+    permits: usize,
 }
 
 impl<'a> SemaphorePermit<'a> {
     /// Wraps `permits` already taken from `semaphore`.
-    pub(crate) fn from_taken(semaphore: &'a Semaphore, permits: u32) -> SemaphorePermit<'a> {
+    pub(crate) fn from_taken(semaphore: &'a Semaphore, permits: usize) -> SemaphorePermit<'a> {
         SemaphorePermit { semaphore, permits }
     }
 
     /// Keeps the permits out of the semaphore for good: they are not released on drop.
     pub fn forget(mut self) {
-        self.permits = 0;
+        self.semaphore
+            .forget_held(std::mem::take(&mut self.permits));
     }
 
     /// How many permits this holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.permits
     }
 
     /// Moves `other`'s permits into `self`.
@@ -522,7 +544,9 @@ impl<'a> SemaphorePermit<'a> {
 
     /// Splits `n` permits off into a new permit, or returns `None` if this holds fewer.
     pub fn split(&mut self, n: usize) -> Option<SemaphorePermit<'a>> {
-        let n = u32::try_from(n).ok().filter(|&n| n <= self.permits)?;
+        if n > self.permits {
+            return None;
+        }
         self.permits -= n;
         Some(SemaphorePermit {
             semaphore: self.semaphore,
@@ -534,7 +558,7 @@ impl<'a> SemaphorePermit<'a> {
 impl Drop for SemaphorePermit<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.semaphore.release(self.permits as usize);
+        self.semaphore.release(self.permits);
     }
 }
 
@@ -550,18 +574,19 @@ impl fmt::Debug for SemaphorePermit<'_> {
 #[must_use = "dropping a permit releases it at once"]
 pub struct OwnedSemaphorePermit {
     semaphore: Rc<Semaphore>,
-    permits: u32,
+    permits: usize,
 }
 
 impl OwnedSemaphorePermit {
     /// Keeps the permits out of the semaphore for good: they are not released on drop.
     pub fn forget(mut self) {
-        self.permits = 0;
+        self.semaphore
+            .forget_held(std::mem::take(&mut self.permits));
     }
 
     /// How many permits this holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.permits
     }
 
     /// Moves `other`'s permits into `self`.
@@ -579,7 +604,9 @@ impl OwnedSemaphorePermit {
 
     /// Splits `n` permits off into a new permit, or returns `None` if this holds fewer.
     pub fn split(&mut self, n: usize) -> Option<OwnedSemaphorePermit> {
-        let n = u32::try_from(n).ok().filter(|&n| n <= self.permits)?;
+        if n > self.permits {
+            return None;
+        }
         self.permits -= n;
         Some(OwnedSemaphorePermit {
             semaphore: self.semaphore.clone(),
@@ -595,7 +622,7 @@ impl OwnedSemaphorePermit {
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.semaphore.release(self.permits as usize);
+        self.semaphore.release(self.permits);
     }
 }
 

@@ -186,3 +186,59 @@ fn ten_thousand_cancelled_acquires_leave_no_waiter_and_lose_no_permit() {
 fn adding_past_the_maximum_panics() {
     Semaphore::new(Semaphore::MAX_PERMITS).add_permits(1);
 }
+
+/// Regression: `add_permits` counted only the available permits, so adding while permits were
+/// held (or queued waiters had been given some) passed its check, and the permits' `Drop`
+/// panicked later on the overflow — in a destructor, an abort if it ran during unwinding. Now
+/// `add_permits` counts every permit the semaphore has, and refuses there.
+#[test]
+fn adding_past_the_maximum_while_permits_are_held_panics_in_add_permits_not_in_drop() {
+    let max = Semaphore::MAX_PERMITS;
+    let semaphore = Semaphore::new(10);
+    let held = semaphore.try_acquire_many(5).unwrap();
+    let probe = Probe::new();
+    let mut waiter = semaphore.acquire_many(10); // given the other 5, then waits
+    assert!(probe.poll(&mut waiter).is_pending());
+    assert_eq!(semaphore.available_permits(), 0);
+    let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        semaphore.add_permits(max - 10 + 1)
+    }));
+    assert!(
+        added.is_err(),
+        "more permits than MAX_PERMITS were accepted"
+    );
+    semaphore.add_permits(max - 10); // Exactly the maximum, held ones included.
+    let Poll::Ready(Ok(granted)) = probe.poll(&mut waiter) else {
+        panic!("the waiter got its other 5")
+    };
+    drop(held); // Must not panic: these permits were counted all along.
+    drop(granted);
+    assert_eq!(semaphore.available_permits(), max);
+}
+
+/// Permits taken out for good (`forget`, `forget_permits`) no longer count against the
+/// maximum, so as many can be added back.
+#[test]
+fn forgotten_permits_make_room_for_added_ones() {
+    let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
+    semaphore.try_acquire_many(3).unwrap().forget();
+    assert_eq!(semaphore.forget_permits(4), 4);
+    semaphore.add_permits(7);
+    assert_eq!(semaphore.available_permits(), Semaphore::MAX_PERMITS);
+}
+
+/// Regression: a permit counted its permits in a `u32`, so merging two permits of `u32::MAX`
+/// each overflowed (a panic in debug builds; in release, 2^32 permits lost for good).
+#[test]
+fn merging_two_huge_permits_loses_no_permit() {
+    let semaphore = Rc::new(Semaphore::new(Semaphore::MAX_PERMITS));
+    let mut permit = semaphore.try_acquire_many(u32::MAX).unwrap();
+    permit.merge(semaphore.try_acquire_many(u32::MAX).unwrap());
+    assert_eq!(permit.num_permits(), 2 * u32::MAX as usize);
+    drop(permit);
+    let mut owned = semaphore.clone().try_acquire_many_owned(u32::MAX).unwrap();
+    owned.merge(semaphore.clone().try_acquire_many_owned(u32::MAX).unwrap());
+    assert_eq!(owned.num_permits(), 2 * u32::MAX as usize);
+    drop(owned);
+    assert_eq!(semaphore.available_permits(), Semaphore::MAX_PERMITS);
+}
