@@ -9,6 +9,14 @@
 //! [`poll_proceed`]. When none is left, the operation returns `Pending` instead, and the task is
 //! woken again only after the reactor's next turn, so timers and I/O get their turn first.
 //!
+//! That deferred wake is for the waker the executor polls with. An operation polled with any
+//! other waker inside the task's poll (a combinator's own, such as `FuturesUnordered`'s, or a
+//! foreign executor's `block_on` nested in the task) is refused too, but its waker is woken at
+//! once: a nested executor never returns to ours, so a wake deferred to our next turn would
+//! never come. And since such a poller may keep polling without ever yielding to us, every
+//! [`FOREIGN_REFUSALS_PER_BUDGET`] of those refusals start the budget over, so it still makes
+//! progress instead of spinning.
+//!
 //! The budget is a thread-local `Cell`: no lock, no atomic. Outside [`with_budget`] (a future
 //! polled by another executor, or by a test with its own waker) there is no budget and nothing is
 //! ever refused. [`unconstrained`] opts a future out, for code that must not be preempted.
@@ -25,28 +33,52 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::reactor::Reactor;
 
 /// Units each task poll starts with: the number of operations it may complete without yielding.
 pub const BUDGET_PER_POLL: u8 = 128;
 
+/// Refusals of operations polled with a waker other than the executor's, within one budgeted
+/// poll, after which the budget starts over: more than a few combinators' worth (a
+/// `FuturesUnordered` returns `Pending` after two of its futures woke themselves), so only a
+/// poller that never yields to the executor — a nested executor — gets the fresh budget.
+pub const FOREIGN_REFUSALS_PER_BUDGET: u8 = 16;
+
 thread_local! {
     /// `None`: unconstrained (the default outside an executor's poll).
     static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
+    /// The data pointer of the waker the executor polls with (null outside a budgeted poll).
+    static OWNER: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+    /// Refusals of other wakers since the budget was last filled.
+    static FOREIGN_REFUSALS: Cell<u8> = const { Cell::new(0) };
 }
 
 /// Runs `poll` with a fresh budget of [`BUDGET_PER_POLL`], restoring the previous budget after,
-/// even if `poll` panics. Executors call it around each poll of a task.
+/// even if `poll` panics. Executors that turn this thread's reactor call it around each poll of
+/// a task, with the waker they poll it with: a refusal defers that waker's wake to the
+/// reactor's next turn (and wakes any other waker at once).
 #[inline]
-pub fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
+pub fn with_budget<R>(owner: &Waker, poll: impl FnOnce() -> R) -> R {
+    FOREIGN_REFUSALS.set(0);
+    let _restore_owner = RestoreOwner(OWNER.replace(owner.data()));
     with_budget_set(Some(BUDGET_PER_POLL), poll)
 }
 
 /// Runs `poll` with no budget (as [`unconstrained`] does), restoring the budget after.
 pub(crate) fn unconstrained_poll<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set(None, poll)
+}
+
+/// Puts the outer owner back when dropped, so a panic cannot leave a stale one behind.
+struct RestoreOwner(*const ());
+
+impl Drop for RestoreOwner {
+    #[inline]
+    fn drop(&mut self) {
+        OWNER.set(self.0);
+    }
 }
 
 #[inline]
@@ -68,7 +100,8 @@ fn with_budget_set<R>(budget: Option<u8>, poll: impl FnOnce() -> R) -> R {
 ///
 /// Call it when the operation knows it can complete (its readiness is set, its value is there),
 /// before completing it; if the operation then turns out not to complete after all (`EAGAIN` on
-/// readiness that was stale), give the unit back with [`refund`].
+/// readiness that was stale), give the unit back with [`refund`]. A refusal may wake
+/// `cx.waker()` at once (when it is not the executor's, see the module documentation).
 #[inline(always)]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     match BUDGET.get() {
@@ -97,11 +130,23 @@ pub fn has_budget_remaining() -> bool {
     BUDGET.get() != Some(0)
 }
 
-/// Wakes the task after the reactor's next turn, or at once if this thread has no reactor (the
-/// budget is only ever set by an executor that turns one, so that is a fallback, not a path).
+/// Wakes the executor's waker after the reactor's next turn; any other waker (or any waker,
+/// if this thread has no reactor to turn) at once, starting the budget over after
+/// [`FOREIGN_REFUSALS_PER_BUDGET`] of those.
+#[cold]
 fn wake_after_next_turn(cx: &mut Context<'_>) {
-    if Reactor::defer_current(cx.waker()).is_err() {
-        cx.waker().wake_by_ref();
+    let waker = cx.waker();
+    if waker.data() == OWNER.get() && Reactor::defer_existing(waker) {
+        return;
+    }
+    waker.wake_by_ref();
+    let refusals = FOREIGN_REFUSALS.get() + 1;
+    if refusals < FOREIGN_REFUSALS_PER_BUDGET {
+        FOREIGN_REFUSALS.set(refusals);
+    } else {
+        tracing::debug!("operations polled by a nested poller keep being refused: new budget");
+        FOREIGN_REFUSALS.set(0);
+        BUDGET.set(Some(BUDGET_PER_POLL));
     }
 }
 
@@ -150,6 +195,7 @@ impl<F: Future> Future for Unconstrained<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_waker::counting_waker;
 
     fn spend_all(cx: &mut Context<'_>) -> usize {
         let mut spent = 0;
@@ -164,9 +210,9 @@ mod tests {
 
     #[test]
     fn a_budgeted_poll_completes_exactly_the_budget() {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(
-            with_budget(|| spend_all(&mut cx)),
+            with_budget(Waker::noop(), || spend_all(&mut cx)),
             usize::from(BUDGET_PER_POLL)
         );
         assert!(poll_proceed(&mut cx).is_ready(), "no budget outside a poll");
@@ -174,8 +220,8 @@ mod tests {
 
     #[test]
     fn refund_gives_back_one_unit() {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        with_budget(|| {
+        let mut cx = Context::from_waker(Waker::noop());
+        with_budget(Waker::noop(), || {
             assert!(poll_proceed(&mut cx).is_ready());
             refund();
             assert_eq!(spend_all(&mut cx), usize::from(BUDGET_PER_POLL));
@@ -184,8 +230,8 @@ mod tests {
 
     #[test]
     fn unconstrained_is_never_refused_and_restores_the_budget() {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        with_budget(|| {
+        let mut cx = Context::from_waker(Waker::noop());
+        with_budget(Waker::noop(), || {
             assert!(poll_proceed(&mut cx).is_ready());
             let mut inner = std::pin::pin!(unconstrained(std::future::poll_fn(|cx| {
                 Poll::Ready(spend_all(cx))
@@ -195,9 +241,82 @@ mod tests {
         });
     }
 
+    /// Regression: a spent budget deferred every refused waker to the reactor's next turn, so
+    /// a foreign executor nested in a task (its `block_on` over a channel, say) waited for a
+    /// turn that could not come until it returned: it hung after 128 operations. Only the
+    /// executor's own waker is deferred now; any other is woken at once.
+    #[test]
+    fn a_spent_budget_defers_the_executors_waker_and_wakes_any_other_at_once() {
+        let reactor = Reactor::current().unwrap();
+        let (owner, owner_wakes) = counting_waker();
+        let (foreign, foreign_wakes) = counting_waker();
+        with_budget(&owner, || {
+            spend_all(&mut Context::from_waker(&owner));
+            assert!(poll_proceed(&mut Context::from_waker(&foreign)).is_pending());
+            assert_eq!(
+                foreign_wakes.count(),
+                1,
+                "the foreign waker is woken at once"
+            );
+        });
+        assert_eq!(
+            owner_wakes.count(),
+            0,
+            "the executor's waker waits for the turn"
+        );
+        reactor.turn(Some(std::time::Duration::ZERO)).unwrap();
+        assert_eq!(owner_wakes.count(), 1);
+    }
+
+    /// A poller that keeps polling after refusals (it never yields to the executor) gets a
+    /// fresh budget after `FOREIGN_REFUSALS_PER_BUDGET` of them, instead of spinning for ever.
+    #[test]
+    fn refusals_to_a_poller_that_never_yields_start_the_budget_over() {
+        let (foreign, foreign_wakes) = counting_waker();
+        let mut cx = Context::from_waker(&foreign);
+        with_budget(Waker::noop(), || {
+            for _ in 0..3 {
+                assert_eq!(spend_all(&mut cx), usize::from(BUDGET_PER_POLL));
+                let mut refusals = 1;
+                while poll_proceed(&mut cx).is_pending() {
+                    refusals += 1;
+                    assert!(refusals <= 1000, "never given a new budget");
+                }
+                refund(); // The `Ready` that ended the loop.
+                assert_eq!(refusals, usize::from(FOREIGN_REFUSALS_PER_BUDGET));
+            }
+        });
+        assert_eq!(
+            foreign_wakes.count(),
+            3 * usize::from(FOREIGN_REFUSALS_PER_BUDGET)
+        );
+    }
+
+    /// Regression: with no reactor on the thread (a foreign executor calling `with_budget`), a
+    /// refusal created one just to defer the wake into it, and nothing ever turned it: the
+    /// waker was never woken. Now it is woken at once, and no reactor is created.
+    #[test]
+    fn without_a_reactor_a_refused_waker_is_woken_at_once() {
+        std::thread::spawn(|| {
+            let (owner, wakes) = counting_waker();
+            with_budget(&owner, || {
+                let mut cx = Context::from_waker(&owner);
+                spend_all(&mut cx);
+            });
+            assert_eq!(wakes.count(), 1);
+            assert!(
+                Reactor::with_existing(|_| ()).is_none(),
+                "a reactor was created"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
     #[test]
     fn a_panic_inside_a_budgeted_poll_leaves_no_budget_behind() {
-        let result = std::panic::catch_unwind(|| with_budget(|| panic!("inside a poll")));
+        let result =
+            std::panic::catch_unwind(|| with_budget(Waker::noop(), || panic!("inside a poll")));
         assert!(result.is_err());
         assert!(has_budget_remaining());
         assert_eq!(BUDGET.get(), None);

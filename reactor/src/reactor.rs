@@ -400,6 +400,13 @@ impl Reactor {
         Self::with_current(|reactor| reactor.deferred.borrow_mut().push(waker))
     }
 
+    /// [`defer`](Self::defer) on this thread's reactor if it has one (none is created for it);
+    /// false, and `waker` not deferred, if it has none.
+    pub(crate) fn defer_existing(waker: &Waker) -> bool {
+        let waker = waker.clone(); // Before the borrow: cloning a waker may run arbitrary code.
+        Self::with_existing(|reactor| reactor.deferred.borrow_mut().push(waker)).is_some()
+    }
+
     // ----- registrations -----
 
     /// Adds `fd` to epoll and allocates its slot. On failure the slot is released again, so a
