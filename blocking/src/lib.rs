@@ -40,6 +40,10 @@ thread_local! {
 ///
 /// A panic in `f` is resumed in the task that awaits the result. Dropping the future before `f`
 /// has started means `f` never runs; once started, `f` runs to the end and its result is dropped.
+///
+/// If the pool has no thread and none can be started (the process is at its thread limit),
+/// `f` runs at once on the calling thread instead — blocking it until `f` returns (logged as a
+/// warning) — rather than wait for a thread that may never come.
 pub fn unblock<F, T>(f: F) -> Blocking<T>
 where
     F: FnOnce() -> T + Send + 'static,

@@ -215,6 +215,10 @@ where
 /// means `f` never runs; once it has started, it runs to the end on its thread, nothing waits
 /// for it, and its result is dropped there.
 ///
+/// If the pool has no thread and none can be started (the process is at its thread limit),
+/// `f` runs at once on the calling thread instead of waiting for a thread that may never
+/// come — blocking the reactor thread, and every task, until it returns (logged as a warning).
+///
 /// ```
 /// minireactor::block_on(async {
 ///     let sum = minireactor::spawn_blocking(|| (1..=100u64).sum::<u64>());
