@@ -203,6 +203,7 @@ impl Scheduler {
             shared: self.shared.clone(),
         });
         let waker = waker_ref(&main);
+        let _executor = coop::enter_executor(crate::task::raw::waker_vtable(), waker.vtable());
         let mut cx = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
         context::push_local(None);
@@ -214,8 +215,7 @@ impl Scheduler {
                 };
                 let Some(task) = runnable else {
                     main.queued.clear();
-                    if let Poll::Ready(output) =
-                        coop::with_budget(&waker, || future.as_mut().poll(&mut cx))
+                    if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx))
                     {
                         return output;
                     }
@@ -248,7 +248,7 @@ impl Scheduler {
         tracing::trace!(task.id = %id, "poll");
         // The task's own panics are caught inside `poll`. One it cannot contain (its joiner's
         // waker panicking) is resumed here, once the task is reaped.
-        match crate::task::polling(id, || task.poll()) {
+        match coop::with_budget(|| crate::task::polling(id, || task.poll())) {
             PollOutcome::Pending => {}
             PollOutcome::Finished(joiner_panic) => {
                 self.reap(&task);

@@ -9,8 +9,9 @@
 //! [`poll_proceed`]. When none is left, the operation returns `Pending` instead, and the task is
 //! woken again only after the reactor's next turn, so timers and I/O get their turn first.
 //!
-//! That deferred wake is for the waker the executor polls with. An operation polled with any
-//! other waker inside the task's poll (a combinator's own, such as `FuturesUnordered`'s, or a
+//! That deferred wake is for the executor's own wakers (its tasks' and its `block_on`'s, which it
+//! declares with [`enter_executor`]). An operation polled with any other waker inside the
+//! task's poll (a combinator's own, such as `FuturesUnordered`'s, or a
 //! foreign executor's `block_on` nested in the task) is refused too, but its waker is woken at
 //! once: a nested executor never returns to ours, so a wake deferred to our next turn would
 //! never come. And since such a poller may keep polling without ever yielding to us, every
@@ -33,52 +34,40 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWakerVTable};
 
 use crate::reactor::Reactor;
 
 /// Units each task poll starts with: the number of operations it may complete without yielding.
 pub const BUDGET_PER_POLL: u8 = 128;
 
-/// Refusals of operations polled with a waker other than the executor's, within one budgeted
-/// poll, after which the budget starts over: more than a few combinators' worth (a
-/// `FuturesUnordered` returns `Pending` after two of its futures woke themselves), so only a
-/// poller that never yields to the executor — a nested executor — gets the fresh budget.
+/// Refusals of operations polled with a waker not the executor's after which the budget starts
+/// over: more than a few combinators' worth (a `FuturesUnordered` returns `Pending` after two
+/// of its futures woke themselves), so that a poller that never yields to the executor — a
+/// nested executor — still makes progress. They are counted across polls (not reset by each),
+/// so a combinator's refusals also add up to one fresh budget per this many: a bounded extra.
 pub const FOREIGN_REFUSALS_PER_BUDGET: u8 = 16;
 
 thread_local! {
     /// `None`: unconstrained (the default outside an executor's poll).
     static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
-    /// The data pointer of the waker the executor polls with (null outside a budgeted poll).
-    static OWNER: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
-    /// Refusals of other wakers since the budget was last filled.
+    /// The vtables of the wakers of the executor running on this thread (see [`enter_executor`]).
+    static EXECUTOR_WAKERS: Cell<[*const RawWakerVTable; 2]> =
+        const { Cell::new([std::ptr::null(); 2]) };
+    /// Refusals of other wakers since the budget was last started over by one.
     static FOREIGN_REFUSALS: Cell<u8> = const { Cell::new(0) };
 }
 
 /// Runs `poll` with a fresh budget of [`BUDGET_PER_POLL`], restoring the previous budget after,
-/// even if `poll` panics. Executors that turn this thread's reactor call it around each poll of
-/// a task, with the waker they poll it with: a refusal defers that waker's wake to the
-/// reactor's next turn (and wakes any other waker at once).
+/// even if `poll` panics. Executors call it around each poll of a task.
 #[inline]
-pub fn with_budget<R>(owner: &Waker, poll: impl FnOnce() -> R) -> R {
-    FOREIGN_REFUSALS.set(0);
-    let _restore_owner = RestoreOwner(OWNER.replace(owner.data()));
+pub fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set(Some(BUDGET_PER_POLL), poll)
 }
 
 /// Runs `poll` with no budget (as [`unconstrained`] does), restoring the budget after.
 pub(crate) fn unconstrained_poll<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set(None, poll)
-}
-
-/// Puts the outer owner back when dropped, so a panic cannot leave a stale one behind.
-struct RestoreOwner(*const ());
-
-impl Drop for RestoreOwner {
-    #[inline]
-    fn drop(&mut self) {
-        OWNER.set(self.0);
-    }
 }
 
 #[inline]
@@ -93,6 +82,31 @@ fn with_budget_set<R>(budget: Option<u8>, poll: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(BUDGET.replace(budget));
     poll()
+}
+
+/// Declares, until the guard is dropped, the wakers of the executor that runs on this thread
+/// and turns its reactor, by their vtables (`Waker::vtable`): its tasks' and its `block_on`
+/// future's. A spent budget defers those wakers' wakes to the reactor's next turn, and wakes
+/// any other at once (see the module documentation). Set once per `block_on`, not per poll.
+pub fn enter_executor(
+    task: &'static RawWakerVTable,
+    main: &'static RawWakerVTable,
+) -> ExecutorGuard {
+    ExecutorGuard {
+        previous: EXECUTOR_WAKERS.replace([task, main]),
+    }
+}
+
+/// Restores the previous executor's wakers when dropped; see [`enter_executor`].
+#[derive(Debug)]
+pub struct ExecutorGuard {
+    previous: [*const RawWakerVTable; 2],
+}
+
+impl Drop for ExecutorGuard {
+    fn drop(&mut self) {
+        EXECUTOR_WAKERS.set(self.previous);
+    }
 }
 
 /// Spends one unit for an operation that is about to complete, or, if the budget is spent,
@@ -136,7 +150,8 @@ pub fn has_budget_remaining() -> bool {
 #[cold]
 fn wake_after_next_turn(cx: &mut Context<'_>) {
     let waker = cx.waker();
-    if waker.data() == OWNER.get() && Reactor::defer_existing(waker) {
+    let vtable: *const RawWakerVTable = waker.vtable();
+    if EXECUTOR_WAKERS.get().contains(&vtable) && Reactor::defer_existing(waker) {
         return;
     }
     waker.wake_by_ref();
@@ -194,6 +209,10 @@ impl<F: Future> Future for Unconstrained<F> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
     use super::*;
     use crate::test_waker::counting_waker;
 
@@ -212,7 +231,7 @@ mod tests {
     fn a_budgeted_poll_completes_exactly_the_budget() {
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(
-            with_budget(Waker::noop(), || spend_all(&mut cx)),
+            with_budget(|| spend_all(&mut cx)),
             usize::from(BUDGET_PER_POLL)
         );
         assert!(poll_proceed(&mut cx).is_ready(), "no budget outside a poll");
@@ -221,7 +240,7 @@ mod tests {
     #[test]
     fn refund_gives_back_one_unit() {
         let mut cx = Context::from_waker(Waker::noop());
-        with_budget(Waker::noop(), || {
+        with_budget(|| {
             assert!(poll_proceed(&mut cx).is_ready());
             refund();
             assert_eq!(spend_all(&mut cx), usize::from(BUDGET_PER_POLL));
@@ -231,7 +250,7 @@ mod tests {
     #[test]
     fn unconstrained_is_never_refused_and_restores_the_budget() {
         let mut cx = Context::from_waker(Waker::noop());
-        with_budget(Waker::noop(), || {
+        with_budget(|| {
             assert!(poll_proceed(&mut cx).is_ready());
             let mut inner = std::pin::pin!(unconstrained(std::future::poll_fn(|cx| {
                 Poll::Ready(spend_all(cx))
@@ -241,40 +260,54 @@ mod tests {
         });
     }
 
+    /// A waker of a kind of its own, to stand for a foreign executor's or a combinator's.
+    struct Foreign(AtomicUsize);
+
+    impl Wake for Foreign {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn foreign_waker() -> (Waker, Arc<Foreign>) {
+        let foreign = Arc::new(Foreign(AtomicUsize::new(0)));
+        (Waker::from(foreign.clone()), foreign)
+    }
+
     /// Regression: a spent budget deferred every refused waker to the reactor's next turn, so
     /// a foreign executor nested in a task (its `block_on` over a channel, say) waited for a
     /// turn that could not come until it returned: it hung after 128 operations. Only the
-    /// executor's own waker is deferred now; any other is woken at once.
+    /// executor's own wakers are deferred now; any other is woken at once.
     #[test]
     fn a_spent_budget_defers_the_executors_waker_and_wakes_any_other_at_once() {
         let reactor = Reactor::current().unwrap();
-        let (owner, owner_wakes) = counting_waker();
-        let (foreign, foreign_wakes) = counting_waker();
-        with_budget(&owner, || {
-            spend_all(&mut Context::from_waker(&owner));
+        let (executors, executor_wakes) = counting_waker();
+        let (foreign, foreign_wakes) = foreign_waker();
+        let _executor = enter_executor(executors.vtable(), executors.vtable());
+        with_budget(|| {
+            spend_all(&mut Context::from_waker(&executors));
             assert!(poll_proceed(&mut Context::from_waker(&foreign)).is_pending());
-            assert_eq!(
-                foreign_wakes.count(),
-                1,
-                "the foreign waker is woken at once"
-            );
+            assert_eq!(foreign_wakes.0.load(Ordering::SeqCst), 1, "woken at once");
         });
         assert_eq!(
-            owner_wakes.count(),
+            executor_wakes.count(),
             0,
             "the executor's waker waits for the turn"
         );
         reactor.turn(Some(std::time::Duration::ZERO)).unwrap();
-        assert_eq!(owner_wakes.count(), 1);
+        assert_eq!(executor_wakes.count(), 1);
     }
 
     /// A poller that keeps polling after refusals (it never yields to the executor) gets a
     /// fresh budget after `FOREIGN_REFUSALS_PER_BUDGET` of them, instead of spinning for ever.
     #[test]
     fn refusals_to_a_poller_that_never_yields_start_the_budget_over() {
-        let (foreign, foreign_wakes) = counting_waker();
+        let (foreign, wakes) = foreign_waker();
         let mut cx = Context::from_waker(&foreign);
-        with_budget(Waker::noop(), || {
+        with_budget(|| {
             for _ in 0..3 {
                 assert_eq!(spend_all(&mut cx), usize::from(BUDGET_PER_POLL));
                 let mut refusals = 1;
@@ -287,7 +320,7 @@ mod tests {
             }
         });
         assert_eq!(
-            foreign_wakes.count(),
+            wakes.0.load(Ordering::SeqCst),
             3 * usize::from(FOREIGN_REFUSALS_PER_BUDGET)
         );
     }
@@ -298,11 +331,9 @@ mod tests {
     #[test]
     fn without_a_reactor_a_refused_waker_is_woken_at_once() {
         std::thread::spawn(|| {
-            let (owner, wakes) = counting_waker();
-            with_budget(&owner, || {
-                let mut cx = Context::from_waker(&owner);
-                spend_all(&mut cx);
-            });
+            let (executors, wakes) = counting_waker();
+            let _executor = enter_executor(executors.vtable(), executors.vtable());
+            with_budget(|| spend_all(&mut Context::from_waker(&executors)));
             assert_eq!(wakes.count(), 1);
             assert!(
                 Reactor::with_existing(|_| ()).is_none(),
@@ -315,8 +346,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_budgeted_poll_leaves_no_budget_behind() {
-        let result =
-            std::panic::catch_unwind(|| with_budget(Waker::noop(), || panic!("inside a poll")));
+        let result = std::panic::catch_unwind(|| with_budget(|| panic!("inside a poll")));
         assert!(result.is_err());
         assert!(has_budget_remaining());
         assert_eq!(BUDGET.get(), None);

@@ -42,8 +42,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use minireactor_reactor::coop;
-
 use super::{Id, JoinError};
 use crate::context;
 use crate::remote::QueuedFlag;
@@ -369,7 +367,7 @@ impl TaskRef {
         header.queued_remotely.clear();
     }
 
-    /// Polls the task once, with a fresh budget and a waker that refers to it.
+    /// Polls the task once with a waker that refers to it.
     #[inline]
     pub(crate) fn poll(&self) -> PollOutcome {
         // A waker borrowed from this reference: no count change, never dropped.
@@ -379,11 +377,8 @@ impl TaskRef {
             Waker::from_raw(RawWaker::new(self.0.as_ptr().cast(), &WAKER_VTABLE))
         });
         let mut cx = Context::from_waker(&waker);
-        let poll = self.header().vtable.poll;
-        coop::with_budget(&waker, || {
-            // SAFETY: the header's vtable was built for the task's own future type.
-            unsafe { poll(self.0, &mut cx) }
-        })
+        // SAFETY: the header's vtable was built for the task's own future type.
+        unsafe { (self.header().vtable.poll)(self.0, &mut cx) }
     }
 
     /// Drops the future if it still runs (shutdown); returns the panic of the joiner's waker,
@@ -507,6 +502,11 @@ unsafe fn schedule(task: NonNull<Header>, given: bool) {
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// The vtable of every task's waker, for the budget to tell the executor's wakers from others.
+pub(crate) fn waker_vtable() -> &'static RawWakerVTable {
+    &WAKER_VTABLE
+}
+
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: the data pointer of a task waker is its task's header, kept alive by the waker.
     increment(unsafe { &*data.cast::<Header>() });
@@ -582,7 +582,7 @@ impl<T> JoinRef<T> {
             drop(replaced);
             return Poll::Pending;
         }
-        std::task::ready!(coop::poll_proceed(cx));
+        std::task::ready!(minireactor_reactor::coop::poll_proceed(cx));
         let mut result = Poll::Pending;
         // SAFETY: `JoinRef::new`'s contract says the task's output is `T`, and `result` is a
         // `Poll<Result<T, JoinError>>`, the slot `take_result` writes.

@@ -13,7 +13,7 @@ use crate::{broadcast, mpsc, oneshot, remote, watch, CancellationToken, Mutex, N
 /// completed, and checks that the next budget lets it complete again.
 fn completed_per_budget(mut op: impl FnMut(&Probe) -> Poll<()>) -> usize {
     let probe = Probe::new();
-    let completed = with_budget(probe.waker(), || {
+    let completed = with_budget(|| {
         let mut completed = 0;
         while op(&probe).is_ready() {
             completed += 1;
@@ -22,7 +22,7 @@ fn completed_per_budget(mut op: impl FnMut(&Probe) -> Poll<()>) -> usize {
         completed
     });
     assert!(
-        with_budget(probe.waker(), || op(&probe)).is_ready(),
+        with_budget(|| op(&probe)).is_ready(),
         "a new budget, a new completion"
     );
     completed
@@ -68,7 +68,7 @@ fn a_refused_receive_loses_no_message() {
         tx.send(i).unwrap();
     }
     let probe = Probe::new();
-    with_budget(probe.waker(), || {
+    with_budget(|| {
         for i in 0..BUDGET {
             assert_eq!(probe.poll(&mut rx.recv()), Poll::Ready(Some(i)));
         }
@@ -76,7 +76,7 @@ fn a_refused_receive_loses_no_message() {
     });
     assert_eq!(rx.len(), 1);
     assert_eq!(
-        with_budget(probe.waker(), || probe.poll(&mut rx.recv())),
+        with_budget(|| probe.poll(&mut rx.recv())),
         Poll::Ready(Some(BUDGET))
     );
 }

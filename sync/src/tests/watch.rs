@@ -110,7 +110,7 @@ fn ten_thousand_cancelled_waits_leave_no_waiter_behind() {
 fn a_wait_for_cancelled_by_a_spent_budget_leaves_no_phantom_change() {
     let (tx, mut rx) = watch::channel(0);
     let probe = Probe::new();
-    let refused = with_budget(probe.waker(), || {
+    let refused = with_budget(|| {
         let mut cx = Context::from_waker(probe.waker());
         while coop::poll_proceed(&mut cx).is_ready() {}
         let mut wait = Box::pin(rx.wait_for(|&v| v == 1));
