@@ -116,17 +116,31 @@ impl Drop for ExecutorGuard {
 /// before completing it; if the operation then turns out not to complete after all (`EAGAIN` on
 /// readiness that was stale), give the unit back with [`refund`]. A refusal may wake
 /// `cx.waker()` at once (when it is not the executor's, see the module documentation).
+///
+/// A refusal runs waker code, so call it with no borrow held that a waker could need; an
+/// operation that checks its budget under a borrow of its own state uses [`try_spend`] and
+/// [`refuse`] instead.
 #[inline(always)]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    if try_spend() {
+        Poll::Ready(())
+    } else {
+        refuse(cx);
+        Poll::Pending
+    }
+}
+
+/// Spends one unit if one is left (or there is no budget); false, spending nothing and waking
+/// nothing, if the budget is spent. Then release any borrow, call [`refuse`] and return
+/// `Pending`.
+#[inline(always)]
+pub fn try_spend() -> bool {
     match BUDGET.get() {
-        None => Poll::Ready(()),
-        Some(0) => {
-            wake_after_next_turn(cx);
-            Poll::Pending
-        }
+        None => true,
+        Some(0) => false,
         Some(left) => {
             BUDGET.set(Some(left - 1));
-            Poll::Ready(())
+            true
         }
     }
 }
@@ -144,12 +158,13 @@ pub fn has_budget_remaining() -> bool {
     BUDGET.get() != Some(0)
 }
 
-/// Wakes the executor's waker after the reactor's next turn; any other waker (or any waker,
-/// if this thread has no reactor to turn) at once, starting the budget over after
-/// [`FOREIGN_REFUSALS_PER_BUDGET`] of those.
+/// Refuses an operation for a spent budget (after [`try_spend`] said so): wakes the executor's
+/// waker after the reactor's next turn; any other waker (or any waker, if this thread has no
+/// reactor to turn) at once, starting the budget over after [`FOREIGN_REFUSALS_PER_BUDGET`] of
+/// those. The caller then returns `Pending`. It runs waker code: call it with no borrow held.
 #[cold]
 #[inline(never)] // Kept out of every operation's poll: inlined, it lengthened the sleep's.
-fn wake_after_next_turn(cx: &mut Context<'_>) {
+pub fn refuse(cx: &mut Context<'_>) {
     let waker = cx.waker();
     let vtable: *const RawWakerVTable = waker.vtable();
     if EXECUTOR_WAKERS.get().contains(&vtable) && Reactor::defer_existing(waker) {

@@ -20,7 +20,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use minireactor_reactor::coop;
 
@@ -409,7 +409,11 @@ impl<T: Clone> Future for Recv<'_, T> {
             }
             return Poll::Pending;
         }
-        ready!(coop::poll_proceed(cx));
+        if !coop::try_spend() {
+            drop(state);
+            coop::refuse(cx); // After the borrow: it may run waker code.
+            return Poll::Pending;
+        }
         if let Some(key) = this.key.take() {
             state.waiters.remove(key);
         }

@@ -237,7 +237,11 @@ impl Future for Notified<'_> {
                     waiters.set_waker(key, cx.waker());
                     return Poll::Pending;
                 }
-                ready!(coop::poll_proceed(cx));
+                if !coop::try_spend() {
+                    drop(waiters);
+                    coop::refuse(cx); // After the borrow: it may run waker code.
+                    return Poll::Pending;
+                }
                 let State::Waiting(key) = std::mem::replace(&mut this.state, State::Done) else {
                     unreachable!("matched above")
                 };

@@ -321,7 +321,11 @@ impl Semaphore {
         if waiter.key.is_none() {
             let mut state = self.state.borrow_mut();
             if !state.closed && state.available >= waiter.needed {
-                ready!(coop::poll_proceed(cx));
+                if !coop::try_spend() {
+                    drop(state);
+                    coop::refuse(cx); // After the borrow: it may run waker code.
+                    return Poll::Pending;
+                }
                 state.available -= waiter.needed;
                 return Poll::Ready(Ok(()));
             }
@@ -337,12 +341,15 @@ impl Semaphore {
     ) -> Poll<Result<(), AcquireError>> {
         let mut state = self.state.borrow_mut();
         let Some(key) = &waiter.key else {
-            if state.closed {
-                ready!(coop::poll_proceed(cx));
-                return Poll::Ready(Err(AcquireError(())));
-            }
-            if state.available >= waiter.needed {
-                ready!(coop::poll_proceed(cx));
+            if state.closed || state.available >= waiter.needed {
+                if !coop::try_spend() {
+                    drop(state);
+                    coop::refuse(cx); // After the borrow: it may run waker code.
+                    return Poll::Pending;
+                }
+                if state.closed {
+                    return Poll::Ready(Err(AcquireError(())));
+                }
                 state.available -= waiter.needed;
                 return Poll::Ready(Ok(()));
             }
@@ -357,7 +364,11 @@ impl Semaphore {
             return Poll::Pending;
         }
         // Picked: granted everything, or failed by `close`. The node is ours until removed.
-        ready!(coop::poll_proceed(cx));
+        if !coop::try_spend() {
+            drop(state);
+            coop::refuse(cx); // After the borrow: it may run waker code.
+            return Poll::Pending;
+        }
         let key = waiter.key.take().expect("checked above");
         let (still_needed, _) = state.waiters.remove(key);
         drop(state);

@@ -157,7 +157,11 @@ impl<T> Chan<T> {
             drop(queue);
             return self.poll_recv_empty(cx);
         }
-        ready!(coop::poll_proceed(cx));
+        if !coop::try_spend() {
+            drop(queue);
+            coop::refuse(cx); // After the borrow: it may run waker code.
+            return Poll::Pending;
+        }
         let value = queue.pop_front();
         drop(queue);
         self.free_slots(1);

@@ -2,9 +2,13 @@
 //! the budget spent it returns `Pending` instead, and completes again once a new poll brings a
 //! new budget.
 
-use std::task::Poll;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
-use minireactor_reactor::coop::{with_budget, BUDGET_PER_POLL};
+use minireactor_reactor::coop::{poll_proceed, with_budget, BUDGET_PER_POLL};
 
 use super::Probe;
 use crate::{broadcast, mpsc, oneshot, remote, watch, CancellationToken, Mutex, Notify, Semaphore};
@@ -123,4 +127,87 @@ fn ready_oneshots_watches_and_tokens_spend_the_budget() {
     token.cancel();
     let spent = completed_per_budget(|probe| probe.poll(&mut token.cancelled()));
     assert_eq!(spent, BUDGET);
+}
+
+thread_local! {
+    /// What a [`Reentrant`] waker does when woken.
+    static ON_WAKE: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// A waker of another executor (so a refusal wakes it at once) whose wake looks at the primitive
+/// that refused it, through [`ON_WAKE`].
+struct Reentrant;
+
+impl Wake for Reentrant {
+    fn wake(self: Arc<Self>) {
+        ON_WAKE.with(|on_wake| on_wake.borrow().as_ref().map(|f| f()));
+    }
+}
+
+/// Polls `op` (true if refused) with a spent budget and a [`Reentrant`] waker that runs
+/// `on_wake`; checks that it was refused and that the waker was woken.
+fn refused_with_a_reentrant_waker(
+    on_wake: impl Fn() + 'static,
+    op: impl FnOnce(&mut Context<'_>) -> bool,
+) {
+    let woken = Rc::new(Cell::new(false));
+    let flag = woken.clone();
+    ON_WAKE.with(|slot| {
+        *slot.borrow_mut() = Some(Box::new(move || {
+            on_wake();
+            flag.set(true);
+        }))
+    });
+    let waker = Waker::from(Arc::new(Reentrant));
+    let mut cx = Context::from_waker(&waker);
+    with_budget(|| {
+        while poll_proceed(&mut Context::from_waker(Waker::noop())).is_ready() {}
+        assert!(op(&mut cx), "refused");
+    });
+    assert!(woken.get(), "the refused waker was woken");
+    ON_WAKE.with(|slot| slot.borrow_mut().take());
+}
+
+/// Regression: a refusal woke a foreign waker at once while the refusing primitive still held
+/// a borrow of its own state, so a waker that touched the primitive (a send into the channel,
+/// a look at the permits) panicked with a `BorrowMutError`. Every operation that checks its
+/// budget under a borrow now refuses after releasing it.
+#[test]
+fn a_refusal_wakes_with_no_borrow_of_the_primitive_held() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tx.send(1).unwrap();
+    refused_with_a_reentrant_waker(
+        move || tx.send(2).unwrap(),
+        |cx| std::pin::pin!(rx.recv()).poll(cx).is_pending(),
+    );
+
+    let semaphore = Rc::new(Semaphore::new(1));
+    let looked_at = semaphore.clone();
+    refused_with_a_reentrant_waker(
+        move || assert_eq!(looked_at.available_permits(), 1),
+        |cx| {
+            let mut acquire = std::pin::pin!(semaphore.acquire());
+            acquire.as_mut().poll(cx).is_pending()
+        },
+    );
+
+    let (tx, mut rx) = broadcast::channel(4);
+    tx.send(1).unwrap();
+    refused_with_a_reentrant_waker(
+        move || assert_eq!(tx.send(2), Ok(1)),
+        |cx| std::pin::pin!(rx.recv()).poll(cx).is_pending(),
+    );
+
+    let notify = Rc::new(Notify::new());
+    let notifier = notify.clone();
+    let mut notified = Box::pin(notify.notified());
+    assert!(notified
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending());
+    notify.notify_one(); // Unlinks the waiter: its next poll completes, budget permitting.
+    refused_with_a_reentrant_waker(
+        move || notifier.notify_waiters(),
+        |cx| notified.as_mut().poll(cx).is_pending(),
+    );
 }
