@@ -1,5 +1,6 @@
-//! What the executor and the timers allocate: one block per spawned task, nothing per wake or
-//! per timer re-arm (counted by a counting global allocator, on this thread only).
+//! What the executor, the timers and a oneshot channel allocate: one block per spawned task,
+//! nothing per wake or per timer re-arm, nothing for a channel made after one was dropped
+//! (counted by a counting global allocator, on this thread only).
 
 #[path = "util/counting_alloc.rs"]
 mod counting_alloc;
@@ -10,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use counting_alloc::allocations_in;
+use minireactor::sync::oneshot;
 use minireactor::time::{sleep, Sleep};
 use minireactor::{spawn, yield_now, Runtime};
 
@@ -89,6 +91,27 @@ fn re_arming_a_timer_allocates_nothing() {
             })
             .await;
             assert_eq!(allocations, 0, "re-arm");
+        }
+    });
+}
+
+#[test]
+fn a_oneshot_made_after_one_was_dropped_allocates_nothing() {
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ((), first) = allocations_in(|| drop(oneshot::channel::<u64>()));
+        assert_eq!(first, 1, "the first channel's block");
+        for i in 0..100 {
+            let (received, allocations) = allocations_in(|| {
+                let (tx, mut rx) = oneshot::channel();
+                tx.send(i).unwrap();
+                rx.try_recv()
+            });
+            assert_eq!(received, Ok(i));
+            assert_eq!(
+                allocations, 0,
+                "its block is the one the last channel freed"
+            );
         }
     });
 }

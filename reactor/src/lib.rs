@@ -14,6 +14,8 @@
 //! 7. `timers` and [`time`] — the arena of timers and min-heap of deadlines, the clock (real or paused),
 //!    and the `Sleep`/`Timeout`/`Interval` futures.
 //! 8. `unpark` — [`Unparker`], the cross-thread wake through an eventfd.
+//! 9. [`local_rc`] — [`LocalRc`](local_rc::LocalRc), the `Rc` of the sync primitives made per
+//!    operation (a `oneshot` per request), whose blocks a per-thread cache recycles.
 //!
 //! The contract with I/O resources, in one paragraph: every fd is registered once,
 //! edge-triggered, for all directions. Readiness, once seen, stays set until the resource
@@ -23,6 +25,7 @@
 
 pub mod coop;
 mod fork;
+pub mod local_rc;
 mod reactor;
 mod readiness;
 mod registration;

@@ -1,8 +1,9 @@
 //! A channel for one value: [`channel`] returns a [`Sender`] and a [`Receiver`], which is itself
 //! the future of the value.
 //!
-//! The two halves share one `Rc` allocation holding the value slot, a state word and one waker
-//! per side. Invariants:
+//! The two halves share one block holding the value slot, a state word and one waker per side:
+//! a [`LocalRc`], whose freed blocks a per-thread cache recycles, since a channel is typically
+//! made and dropped per request. Invariants:
 //! - The value is stored at most once, and only while the receiver is open.
 //! - Each side wakes the other exactly when it changes what that side can observe: sending or
 //!   dropping the sender wakes the receiver; closing or dropping the receiver wakes a sender
@@ -14,10 +15,10 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
 
 use minireactor_reactor::coop;
+use minireactor_reactor::local_rc::LocalRc;
 
 use crate::waker_slot::WakerSlot;
 
@@ -102,7 +103,7 @@ impl<T> Inner<T> {
 /// });
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Rc::new(Inner {
+    let inner = LocalRc::new(Inner {
         state: Cell::new(0),
         value: Cell::new(None),
         receiver_waker: WakerSlot::new(),
@@ -119,7 +120,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// The sending half of a [`oneshot`](self) channel.
 pub struct Sender<T> {
     /// `None` once sent.
-    inner: Option<Rc<Inner<T>>>,
+    inner: Option<LocalRc<Inner<T>>>,
 }
 
 impl<T> Sender<T> {
@@ -211,7 +212,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// can still be awaited or taken with [`try_recv`](Receiver::try_recv).
 pub struct Receiver<T> {
     /// `None` once the value (or the error) was returned.
-    inner: Option<Rc<Inner<T>>>,
+    inner: Option<LocalRc<Inner<T>>>,
 }
 
 impl<T> Receiver<T> {
