@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use super::{TimerKey, Timers, COMPACT_SLACK};
+use super::{TimerKey, Timers, COMPACT_SLACK, TOMBSTONES_PER_TIMER};
 use crate::test_waker::{counting_waker, Counter};
 
 #[derive(Clone, Debug)]
@@ -103,7 +103,10 @@ impl Harness {
             assert!(earlier.iter().all(|counter| counter.count() == 0));
         }
         assert_eq!(self.timers.len(), self.pending.len());
-        assert!(self.timers.heap_len() <= 5 * self.timers.len() + COMPACT_SLACK);
+        assert!(
+            self.timers.heap_len()
+                <= (TOMBSTONES_PER_TIMER + 1) * self.timers.len() + COMPACT_SLACK
+        );
         let earliest = self.pending.values().min().copied();
         assert_eq!(self.timers.next_deadline(None), earliest);
         if earliest.is_none() {
