@@ -60,8 +60,8 @@ pub(crate) struct TimerKey {
 
 /// A heap entry: the deadline, and the key, to tell a live timer from a tombstone. Ordered by
 /// the deadline alone, reversed: `BinaryHeap` keeps its greatest entry, the earliest deadline,
-/// on top. (Ordering `(deadline, key)` as a tuple, as before, cost every sift step a second
-/// comparison that no caller needs: timers due together fire in the same turn regardless.)
+/// on top. Not `(deadline, key)`: a tie-break costs every sift step a second comparison, and
+/// timers due together fire in the same turn regardless.
 #[derive(Clone, Copy, Debug)]
 struct HeapEntry {
     deadline: Instant,
