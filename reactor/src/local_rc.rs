@@ -9,11 +9,11 @@
 //! allocator; it only saves the round trip through it.
 //!
 //! Invariants:
-//! - A cached block was allocated with its size class's layout ([`class_layout`]), which is the
+//! - A cached block was allocated with its size class's layout (`class_layout`), which is the
 //!   layout it is freed with, whether the cache takes it or not.
-//! - Each class caches at most [`CACHED_PER_CLASS`] blocks, so the cache holds at most
-//!   `CLASSES × CACHED_PER_CLASS` blocks of at most [`MAX_CLASS_SIZE`] bytes (64 KiB) per thread.
-//!   The cached blocks are freed when the thread exits. A block freed after that (by another
+//! - Each class caches at most `CACHED_PER_CLASS` (16) blocks, so the cache holds at most
+//!   `CLASSES × CACHED_PER_CLASS` blocks of at most `MAX_CLASS_SIZE` (256) bytes: 64 KiB per
+//!   thread. The cached blocks are freed when the thread exits. A block freed after that (by another
 //!   thread-local's destructor) goes straight back to the global allocator.
 //! - A value too large or too strictly aligned for the classes is boxed as usual, through the
 //!   global allocator.
