@@ -118,8 +118,8 @@ impl Drop for ExecutorGuard {
 /// `cx.waker()` at once (when it is not the executor's, see the module documentation).
 ///
 /// A refusal runs waker code, so call it with no borrow held that a waker could need; an
-/// operation that checks its budget under a borrow of its own state uses [`try_spend`] and
-/// [`refuse`] instead.
+/// operation that checks its budget under a borrow of its own state uses
+/// [`proceed_releasing`] instead.
 #[inline(always)]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     if try_spend() {
@@ -130,11 +130,25 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     }
 }
 
-/// Spends one unit if one is left (or there is no budget); false, spending nothing and waking
-/// nothing, if the budget is spent. Then release any borrow, call [`refuse`] and return
-/// `Pending`.
+/// [`poll_proceed`] for an operation that checks its budget under a borrow of its own state
+/// (a `RefMut`, say): gives the borrow back if the operation may complete; if the budget is
+/// spent, drops the borrow *before* refusing, since a refusal may run waker code that needs
+/// it, and returns `None`, for the caller to return `Pending`.
 #[inline(always)]
-pub fn try_spend() -> bool {
+pub fn proceed_releasing<B>(cx: &mut Context<'_>, borrow: B) -> Option<B> {
+    if try_spend() {
+        Some(borrow)
+    } else {
+        drop(borrow);
+        refuse(cx);
+        None
+    }
+}
+
+/// Spends one unit if one is left (or there is no budget); false, spending nothing and waking
+/// nothing, if the budget is spent.
+#[inline(always)]
+fn try_spend() -> bool {
     match BUDGET.get() {
         None => true,
         Some(0) => false,
@@ -164,7 +178,7 @@ pub fn has_budget_remaining() -> bool {
 /// those. The caller then returns `Pending`. It runs waker code: call it with no borrow held.
 #[cold]
 #[inline(never)] // Kept out of every operation's poll: inlined, it lengthened the sleep's.
-pub fn refuse(cx: &mut Context<'_>) {
+fn refuse(cx: &mut Context<'_>) {
     let waker = cx.waker();
     let vtable: *const RawWakerVTable = waker.vtable();
     if EXECUTOR_WAKERS.get().contains(&vtable) && Reactor::defer_existing(waker) {

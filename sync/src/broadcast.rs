@@ -409,11 +409,9 @@ impl<T: Clone> Future for Recv<'_, T> {
             }
             return Poll::Pending;
         }
-        if !coop::try_spend() {
-            drop(state);
-            coop::refuse(cx); // After the borrow: it may run waker code.
+        let Some(mut state) = coop::proceed_releasing(cx, state) else {
             return Poll::Pending;
-        }
+        };
         if let Some(key) = this.key.take() {
             state.waiters.remove(key);
         }

@@ -237,11 +237,9 @@ impl Future for Notified<'_> {
                     waiters.set_waker(key, cx.waker());
                     return Poll::Pending;
                 }
-                if !coop::try_spend() {
-                    drop(waiters);
-                    coop::refuse(cx); // After the borrow: it may run waker code.
+                let Some(mut waiters) = coop::proceed_releasing(cx, waiters) else {
                     return Poll::Pending;
-                }
+                };
                 let State::Waiting(key) = std::mem::replace(&mut this.state, State::Done) else {
                     unreachable!("matched above")
                 };

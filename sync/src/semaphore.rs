@@ -319,13 +319,11 @@ impl Semaphore {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
         if waiter.key.is_none() {
-            let mut state = self.state.borrow_mut();
+            let state = self.state.borrow_mut();
             if !state.closed && state.available >= waiter.needed {
-                if !coop::try_spend() {
-                    drop(state);
-                    coop::refuse(cx); // After the borrow: it may run waker code.
+                let Some(mut state) = coop::proceed_releasing(cx, state) else {
                     return Poll::Pending;
-                }
+                };
                 state.available -= waiter.needed;
                 return Poll::Ready(Ok(()));
             }
@@ -342,11 +340,9 @@ impl Semaphore {
         let mut state = self.state.borrow_mut();
         let Some(key) = &waiter.key else {
             if state.closed || state.available >= waiter.needed {
-                if !coop::try_spend() {
-                    drop(state);
-                    coop::refuse(cx); // After the borrow: it may run waker code.
+                let Some(mut state) = coop::proceed_releasing(cx, state) else {
                     return Poll::Pending;
-                }
+                };
                 if state.closed {
                     return Poll::Ready(Err(AcquireError(())));
                 }
@@ -364,11 +360,9 @@ impl Semaphore {
             return Poll::Pending;
         }
         // Picked: granted everything, or failed by `close`. The node is ours until removed.
-        if !coop::try_spend() {
-            drop(state);
-            coop::refuse(cx); // After the borrow: it may run waker code.
+        let Some(mut state) = coop::proceed_releasing(cx, state) else {
             return Poll::Pending;
-        }
+        };
         let key = waiter.key.take().expect("checked above");
         let (still_needed, _) = state.waiters.remove(key);
         drop(state);

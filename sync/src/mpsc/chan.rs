@@ -152,16 +152,14 @@ impl<T> Chan<T> {
     pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // `take` inlined, under the one borrow that also checks for a message: the hot path of
         // every receive (a separate check and `take` cost 4 instructions a message more).
-        let mut queue = self.queue.borrow_mut();
+        let queue = self.queue.borrow_mut();
         if queue.is_empty() {
             drop(queue);
             return self.poll_recv_empty(cx);
         }
-        if !coop::try_spend() {
-            drop(queue);
-            coop::refuse(cx); // After the borrow: it may run waker code.
+        let Some(mut queue) = coop::proceed_releasing(cx, queue) else {
             return Poll::Pending;
-        }
+        };
         let value = queue.pop_front();
         drop(queue);
         self.free_slots(1);
