@@ -1,5 +1,5 @@
 //! What the executor, the timers and a oneshot channel allocate: one block per spawned task,
-//! nothing per wake or per timer re-arm, nothing for a channel made after one was dropped
+//! none when the block of a freed task is recycled, nothing per wake or per timer re-arm, nothing for a channel made after one was dropped
 //! (counted by a counting global allocator, on this thread only).
 
 #[path = "util/counting_alloc.rs"]
@@ -19,8 +19,9 @@ use minireactor::{spawn, yield_now, Runtime};
 fn a_spawn_of_a_future_that_does_not_allocate_is_exactly_one_allocation() {
     let runtime = Runtime::new().unwrap();
     runtime.block_on(async {
-        // Warm up: the live set and the run queue grow once, then keep their capacity.
-        let warm: Vec<_> = (0..64).map(|_| spawn(async {})).collect();
+        // Warm up: the live set and the run queue grow once, then keep their capacity. These
+        // tasks' blocks are of another size class than those below, so none is reused there.
+        let warm: Vec<_> = (0..64).map(|_| spawn(async { [7u8; 256] })).collect();
         for handle in warm {
             handle.await.unwrap();
         }
@@ -38,6 +39,65 @@ fn a_spawn_of_a_future_that_does_not_allocate_is_exactly_one_allocation() {
             assert_eq!(allocations, 0);
             assert!(matches!(output, Poll::Ready(Ok(7))));
         }
+        // The handles are dropped, so are the tasks: their blocks serve the next spawns.
+        for _ in 0..32 {
+            let (handle, allocations) = allocations_in(|| spawn(async { 8u8 }));
+            assert_eq!(allocations, 0, "a spawn that reuses a freed task's block");
+            assert_eq!(handle.await.unwrap(), 8);
+        }
+    });
+}
+
+/// Regression: the runtime freed its recycled task blocks whenever its run queue was empty,
+/// also when a spent budget had only deferred the `block_on` future to the next turn, so a
+/// burst of spawns after joining many tasks went back to `malloc` for every block.
+#[test]
+fn task_blocks_are_recycled_across_a_burst_and_only_64_are_kept_once_idle() {
+    const TASKS: u64 = 1000;
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on(async {
+        let spawn_all = || (0..TASKS).map(|_| spawn(async { 7u8 })).collect::<Vec<_>>();
+        let join_all = |handles: Vec<minireactor::JoinHandle<u8>>| async {
+            for handle in handles {
+                assert_eq!(handle.await.unwrap(), 7); // More than a budget of joins.
+            }
+        };
+        join_all(spawn_all()).await; // Grows the live set and the run queue, once.
+
+        let (handles, allocations) = allocations_in(spawn_all);
+        assert_eq!(
+            allocations, 1,
+            "the handles' Vec alone: every task block is recycled"
+        );
+        join_all(handles).await;
+
+        sleep(Duration::from_millis(1)).await; // Idle: the runtime waits for the timer.
+        let (handles, allocations) = allocations_in(spawn_all);
+        assert_eq!(
+            allocations,
+            1 + TASKS - 64,
+            "an idle runtime keeps 64 blocks"
+        );
+        join_all(handles).await;
+    });
+}
+
+/// A runtime recycles only its own tasks' blocks: one freed on its thread while it runs, but
+/// of another runtime's task, goes back to the allocator, so that the blocks a runtime keeps
+/// are never more than the tasks it had at once.
+#[test]
+fn a_runtime_recycles_only_its_own_tasks_blocks() {
+    let other = Runtime::new().unwrap();
+    let others_task = other.spawn(async { 7u8 });
+    other.block_on(yield_now()); // It runs and finishes; its handle keeps the block.
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on(async {
+        // Warm up the live set and the run queue with blocks of another class.
+        spawn(async { [7u8; 256] }).await.unwrap();
+        drop(others_task); // The last reference to the other runtime's task.
+        let (handle, allocations) = allocations_in(|| spawn(async { 8u8 }));
+        assert_eq!(allocations, 1, "the other runtime's block was not kept");
+        assert_eq!(handle.await.unwrap(), 8);
     });
 }
 

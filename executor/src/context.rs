@@ -9,12 +9,14 @@
 //! of its own: `RUNNING`, the identity of the running runtime (a pointer only compared, never
 //! followed), and `RUN_QUEUE`, the running runtime's queue, moved here from its scheduler for
 //! the duration of its `block_on` and moved back after. No `Rc` is cloned and no `Option` of a
-//! scheduler is borrowed on a wake.
+//! scheduler is borrowed on a wake. The running runtime's recycled task blocks
+//! (`TASK_BLOCKS`) move here the same way, for spawns and the frees of the last references.
 //!
 //! Invariants: `RUNNING` is non-null exactly while a `block_on` runs on this thread, and then
-//! `RUN_QUEUE` holds that runtime's queue; at most one `block_on` runs on a thread at a time,
-//! even inside a runtime's shutdown. Outside `block_on` and shutdown, `CURRENT` is `None` and
-//! `RUN_QUEUE` is empty, with no allocation.
+//! `RUN_QUEUE` holds that runtime's queue and `TASK_BLOCKS` its recycled task blocks; at most
+//! one `block_on` runs on a thread at a time, even inside a runtime's shutdown. Outside
+//! `block_on` and shutdown, `CURRENT` is `None`, and `RUN_QUEUE` and `TASK_BLOCKS` are empty,
+//! with no allocation.
 //!
 //! None of these thread-locals has a destructor (their values are `ManuallyDrop`, and by the
 //! invariants above there is nothing in them to drop when a thread exits), so they are never
@@ -27,7 +29,7 @@ use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::scheduler::{Runnable, Scheduler, Shared};
+use crate::scheduler::{Runnable, Scheduler, Shared, TaskBlocks};
 
 /// What this thread is doing with a runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,8 @@ thread_local! {
     /// The running runtime's run queue.
     static RUN_QUEUE: RefCell<ManuallyDrop<VecDeque<Runnable>>> =
         const { RefCell::new(ManuallyDrop::new(VecDeque::new())) };
+    /// The running runtime's recycled task blocks.
+    static TASK_BLOCKS: ManuallyDrop<TaskBlocks> = const { ManuallyDrop::new(TaskBlocks::new()) };
 }
 
 /// Makes `scheduler` this thread's current runtime in `mode` until the guard is dropped; to run
@@ -79,6 +83,10 @@ pub(crate) fn enter(scheduler: Rc<Scheduler>, mode: Mode) -> EnterGuard {
         let empty =
             RUN_QUEUE.with_borrow_mut(|run_queue| std::mem::replace(&mut **run_queue, queue));
         debug_assert!(empty.is_empty(), "no block_on was running");
+        TASK_BLOCKS.with(|blocks| {
+            debug_assert!(blocks.is_empty(), "no block_on was running");
+            blocks.swap(scheduler.task_blocks());
+        });
     }
     EnterGuard {
         previous,
@@ -98,7 +106,10 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         if self.running {
+            // First: from here on, a freed task block goes to the global allocator, not to
+            // `TASK_BLOCKS`, which must be left empty.
             RUNNING.set(std::ptr::null());
+            TASK_BLOCKS.with(|blocks| blocks.swap(self.scheduler.task_blocks()));
             let queue = RUN_QUEUE.with_borrow_mut(|run_queue| std::mem::take(&mut **run_queue));
             self.scheduler.give_back_run_queue(queue);
         }
@@ -143,6 +154,28 @@ pub(crate) fn pop_local() -> Option<Runnable> {
 #[inline]
 pub(crate) fn local_is_empty() -> bool {
     RUN_QUEUE.with_borrow(|run_queue| run_queue.is_empty())
+}
+
+/// Calls `f` with the running runtime's recycled task blocks. Only call it after
+/// [`is_running_here`]: a runtime recycles only its own tasks' blocks.
+#[inline]
+pub(crate) fn with_task_blocks<R>(f: impl FnOnce(&TaskBlocks) -> R) -> R {
+    debug_assert!(
+        is_running(),
+        "task blocks are recycled only while a runtime runs"
+    );
+    TASK_BLOCKS.with(|blocks| f(blocks))
+}
+
+/// How many recycled task blocks the running runtime holds.
+#[inline]
+pub(crate) fn task_blocks_listed() -> usize {
+    TASK_BLOCKS.with(|blocks| blocks.len())
+}
+
+/// Frees the running runtime's recycled task blocks beyond `keep`; how many it freed.
+pub(crate) fn trim_task_blocks(keep: usize) -> usize {
+    TASK_BLOCKS.with(|blocks| blocks.trim(keep))
 }
 
 /// Appends entries woken from other threads to the running runtime's queue.

@@ -30,6 +30,11 @@ use crate::Builder;
 /// [`spawn_blocking`] closure or a read: one still running finishes on its thread, and its
 /// result is dropped there (a write queued behind them gets a thread of its own).
 ///
+/// A task is one allocation. A runtime keeps the blocks of its finished tasks (those of up to
+/// 1 KiB) for its next spawns, so that a spawn costs no `malloc` and no `free` in the steady
+/// state: while it is busy it keeps at most as many as it had tasks at once, from the moment it
+/// waits for events with nothing to run at most 64, and its drop frees them.
+///
 /// ```
 /// let runtime = minireactor::Runtime::new()?;
 /// let answer = runtime.block_on(async {

@@ -9,6 +9,10 @@
 //!   queue, so it is polled in turn with the tasks, never only between batches.
 //! - No `RefCell` borrow is held while a task or the `block_on` future is polled or dropped: a
 //!   task may spawn, wake, or drop other tasks' handles from inside its poll or its destructor.
+//! - Freed task blocks of up to `TaskBlocks::MAX_SIZE` bytes are kept for the next spawns, with
+//!   no bound while the runtime is busy (they are at most as many as the tasks that were live at
+//!   once) and at most `IDLE_TASK_BLOCKS` from the moment it waits for events with nothing to
+//!   run; the runtime's drop frees them.
 //! - Each pass polls at most `batch` entries, then turns the reactor (without blocking if work
 //!   remains); every poll gets a cooperative budget, so neither a task that keeps waking itself
 //!   nor one whose resources are always ready can starve I/O or timers.
@@ -23,6 +27,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_task::{waker_ref, ArcWake};
+use minireactor_reactor::free_blocks::FreeBlocks;
 use minireactor_reactor::{coop, Reactor, Unparker};
 use slab::Slab;
 
@@ -30,6 +35,14 @@ use crate::context;
 use crate::remote::{QueuedFlag, RemoteQueue};
 use crate::task::raw::{self, JoinRef, PollOutcome, TaskRef};
 use crate::task::{Id, JoinHandle};
+
+/// Freed task blocks, recycled by the next spawns: those of up to 1 KiB, in 64 size classes.
+/// A spawn and join of a small task then costs no `malloc` and no `free`, which were more than a
+/// third of its instructions (`spawn_join_100k` in BENCHMARKS.md).
+pub(crate) type TaskBlocks = FreeBlocks<64>;
+
+/// The task blocks an idle runtime keeps for its next spawns; those beyond are freed.
+const IDLE_TASK_BLOCKS: usize = 64;
 
 /// A run-queue entry: a task, or `None` for the future of the current `block_on`.
 pub(crate) type Runnable = Option<TaskRef>;
@@ -77,6 +90,9 @@ pub(crate) struct Scheduler {
     shutdown_spawn_depth: Cell<usize>,
     /// Woken when the last live task finishes (`Runtime::shutdown_timeout` waits for it).
     on_drained: RefCell<Option<Waker>>,
+    /// Freed task blocks, while the runtime is not running (while it runs, they are in
+    /// `context`).
+    task_blocks: TaskBlocks,
 }
 
 impl Scheduler {
@@ -94,6 +110,7 @@ impl Scheduler {
             shutting_down: Cell::new(false),
             shutdown_spawn_depth: Cell::new(0),
             on_drained: RefCell::new(None),
+            task_blocks: TaskBlocks::new(),
         })
     }
 
@@ -107,6 +124,10 @@ impl Scheduler {
 
     pub(crate) fn pool(&self) -> &minireactor_blocking::Pool {
         &self.config.pool
+    }
+
+    pub(crate) fn task_blocks(&self) -> &TaskBlocks {
+        &self.task_blocks
     }
 
     /// Hands the run queue to `context` for a `block_on`.
@@ -224,11 +245,26 @@ impl Scheduler {
                 self.run_task(task);
             }
             let idle = context::local_is_empty() && !self.shared.remote.may_have_entries();
+            if idle && context::task_blocks_listed() > IDLE_TASK_BLOCKS {
+                self.trim_task_blocks();
+            }
             let timeout = if idle { None } else { Some(Duration::ZERO) };
             if let Err(err) = self.reactor.turn(timeout) {
                 panic!("minireactor: the reactor cannot wait for events: {err}");
             }
         }
+    }
+
+    /// Frees the recycled task blocks beyond [`IDLE_TASK_BLOCKS`] if the runtime is about to
+    /// wait for events (nothing is deferred to the next turn either): the burst of spawns that
+    /// needed them, if any, is over.
+    #[cold]
+    fn trim_task_blocks(&self) {
+        if self.reactor.has_deferred() {
+            return;
+        }
+        let freed = context::trim_task_blocks(IDLE_TASK_BLOCKS);
+        tracing::trace!(freed, "idle: freed recycled task blocks");
     }
 
     /// Moves entries woken from other threads into the local run queue.

@@ -14,8 +14,11 @@
 //! 7. `timers` and [`time`] — the arena of timers and min-heap of deadlines, the clock (real or paused),
 //!    and the `Sleep`/`Timeout`/`Interval` futures.
 //! 8. `unpark` — [`Unparker`], the cross-thread wake through an eventfd.
-//! 9. [`local_rc`] — [`LocalRc`](local_rc::LocalRc), the `Rc` of the sync primitives made per
-//!    operation (a `oneshot` per request), whose blocks a per-thread cache recycles.
+//! 9. [`free_blocks`] — [`FreeBlocks`](free_blocks::FreeBlocks), lists of freed memory blocks
+//!    by size class, handed out again without the global allocator; [`local_rc`] —
+//!    [`LocalRc`](local_rc::LocalRc), the `Rc` of the sync primitives made per operation (a
+//!    `oneshot` per request), whose blocks a per-thread `FreeBlocks` recycles. The executor
+//!    recycles its task blocks through a `FreeBlocks` too.
 //!
 //! The contract with I/O resources, in one paragraph: every fd is registered once,
 //! edge-triggered, for all directions. Readiness, once seen, stays set until the resource
@@ -25,6 +28,7 @@
 
 pub mod coop;
 mod fork;
+pub mod free_blocks;
 pub mod local_rc;
 mod reactor;
 mod readiness;

@@ -1,6 +1,7 @@
 //! [`LocalRc`]: a single-threaded reference-counted box, like `Rc` without weak references, whose
-//! memory comes from a small per-thread cache of freed blocks. This module owns all of its
-//! `unsafe`.
+//! memory comes from a small per-thread cache of freed blocks (a
+//! [`FreeBlocks`], which owns the unsafe of recycling memory;
+//! this module owns the unsafe of the count).
 //!
 //! Why: a `oneshot` channel is made and dropped for every request a task answers. With an `Rc`,
 //! glibc's `malloc` and `free` of its block took about 140 of the 300 instructions of a whole
@@ -9,29 +10,25 @@
 //! allocator; it only saves the round trip through it.
 //!
 //! Invariants:
-//! - A cached block was allocated with its size class's layout (`class_layout`), which is the
-//!   layout it is freed with, whether the cache takes it or not.
-//! - Each class caches at most `CACHED_PER_CLASS` (16) blocks, so the cache holds at most
-//!   `CLASSES × CACHED_PER_CLASS` blocks of at most `MAX_CLASS_SIZE` (256) bytes: 64 KiB per
-//!   thread. The cached blocks are freed when the thread exits. A block freed after that (by another
-//!   thread-local's destructor) goes straight back to the global allocator.
+//! - The cache has 16 size classes, of up to 256 bytes, and keeps at most `CACHED_PER_CLASS`
+//!   (16) blocks a class: at most 64 KiB a thread. The cached blocks are freed when the thread
+//!   exits. A block freed after that (by another thread-local's destructor) goes straight back
+//!   to the global allocator.
 //! - A value too large or too strictly aligned for the classes is boxed as usual, through the
 //!   global allocator.
 //! - `LocalRc` is `!Send`: its count is a `Cell`, and a block is freed into the cache of the
 //!   thread that owns the last reference (which, for a `!Send` value, is where it was made).
 
-use std::alloc::{self, Layout};
+use std::alloc::Layout;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-/// The size classes: blocks of 16, 32, …, [`MAX_CLASS_SIZE`] bytes, all aligned to 16.
-const CLASS_ALIGN: usize = 16;
-const CLASSES: usize = 16;
-const MAX_CLASS_SIZE: usize = CLASS_ALIGN * CLASSES;
+use crate::free_blocks::FreeBlocks;
+
 /// Enough for a task's burst of channels in flight; more are freed as usual.
-const CACHED_PER_CLASS: u8 = 16;
+const CACHED_PER_CLASS: usize = 16;
 
 /// A reference-counted value for one thread. Cloning counts a reference; dropping the last
 /// drops the value and recycles its block.
@@ -122,86 +119,19 @@ impl<T: std::fmt::Debug> std::fmt::Debug for LocalRc<T> {
     }
 }
 
-/// The size class of `layout`, if it has one.
-#[inline]
-fn class_of(layout: Layout) -> Option<usize> {
-    (layout.align() <= CLASS_ALIGN && layout.size() <= MAX_CLASS_SIZE)
-        .then(|| layout.size().saturating_sub(1) / CLASS_ALIGN)
-}
-
-/// The layout every block of `class` is allocated and freed with.
-fn class_layout(class: usize) -> Layout {
-    // Cannot fail: the size is a multiple of the alignment, a power of two, and small.
-    Layout::from_size_align((class + 1) * CLASS_ALIGN, CLASS_ALIGN).expect("a valid class")
-}
-
-/// A freed block in the cache: its first word links to the next.
-struct FreeBlock {
-    next: *mut FreeBlock,
-}
-
-/// The freed blocks of one thread, a list per size class.
-struct Cache {
-    heads: [Cell<*mut FreeBlock>; CLASSES],
-    lens: [Cell<u8>; CLASSES],
-}
-
-impl Drop for Cache {
-    fn drop(&mut self) {
-        for (class, head) in self.heads.iter().enumerate() {
-            let mut block = head.replace(std::ptr::null_mut());
-            while !block.is_null() {
-                // SAFETY: a cached block is one the global allocator gave out with
-                // `class_layout(class)`, and nothing else refers to it; its first word was
-                // written by `deallocate` and is read before the block is freed.
-                unsafe {
-                    let next = (*block).next;
-                    alloc::dealloc(block.cast(), class_layout(class));
-                    block = next;
-                }
-            }
-        }
-    }
-}
+/// The blocks of `LocalRc`s: of up to 256 bytes, in 16 classes.
+type Blocks = FreeBlocks<16>;
 
 thread_local! {
-    static CACHE: Cache = const {
-        Cache {
-            heads: [const { Cell::new(std::ptr::null_mut()) }; CLASSES],
-            lens: [const { Cell::new(0) }; CLASSES],
-        }
-    };
+    static CACHE: Blocks = const { Blocks::new() };
 }
 
 /// A block for `layout`: a cached one of its class if there is one, else a new one.
 #[inline]
 fn allocate(layout: Layout) -> NonNull<u8> {
-    let Some(class) = class_of(layout) else {
-        return allocate_uncached(layout);
-    };
-    let cached = CACHE
-        .try_with(|cache| {
-            let block = cache.heads[class].get();
-            if !block.is_null() {
-                // SAFETY: a cached block's first word is the link `deallocate` wrote.
-                cache.heads[class].set(unsafe { (*block).next });
-                cache.lens[class].set(cache.lens[class].get() - 1);
-            }
-            block
-        })
-        .unwrap_or(std::ptr::null_mut());
-    match NonNull::new(cached) {
-        Some(block) => block.cast(),
-        None => allocate_uncached(class_layout(class)),
-    }
-}
-
-/// A block from the global allocator.
-#[cold]
-fn allocate_uncached(layout: Layout) -> NonNull<u8> {
-    // SAFETY: the size is not zero: every block holds at least a reference count.
-    NonNull::new(unsafe { alloc::alloc(layout) })
-        .unwrap_or_else(|| alloc::handle_alloc_error(layout))
+    CACHE
+        .try_with(|cache| cache.allocate(layout))
+        .unwrap_or_else(|_| Blocks::allocate_new(layout)) // The thread is exiting.
 }
 
 /// Frees a block that [`allocate`] returned for `layout`: into the cache if its class has room.
@@ -210,42 +140,13 @@ fn allocate_uncached(layout: Layout) -> NonNull<u8> {
 /// `block` came from `allocate(layout)`, holds no live value, and is not used afterwards.
 #[inline]
 unsafe fn deallocate(block: NonNull<u8>, layout: Layout) {
-    let Some(class) = class_of(layout) else {
-        // SAFETY: the caller's contract; `allocate` gave this block out uncached.
-        return unsafe { deallocate_uncached(block, layout) };
-    };
-    let cached = CACHE
-        .try_with(|cache| {
-            let len = cache.lens[class].get();
-            if len == CACHED_PER_CLASS {
-                return false;
-            }
-            let free = block.cast::<FreeBlock>().as_ptr();
-            // SAFETY: the block is at least 16 bytes, 16-aligned (its class's layout), and
-            // unused: its first word becomes the link.
-            unsafe {
-                free.write(FreeBlock {
-                    next: cache.heads[class].get(),
-                })
-            };
-            cache.heads[class].set(free);
-            cache.lens[class].set(len + 1);
-            true
-        })
-        .unwrap_or(false); // The thread is exiting and its cache is gone.
-    if !cached {
-        // SAFETY: the caller's contract; a block of a class has its class's layout.
-        unsafe { deallocate_uncached(block, class_layout(class)) };
+    // SAFETY: the caller's contract, which is `FreeBlocks::free`'s.
+    let cached = CACHE.try_with(|cache| unsafe { cache.free(block, layout, CACHED_PER_CLASS) });
+    if cached.is_err() {
+        // The thread is exiting and its cache is gone.
+        // SAFETY: as above.
+        unsafe { Blocks::free_to_global(block, layout) };
     }
-}
-
-/// # Safety
-/// `block` was allocated with `layout` by the global allocator, holds no live value, and is
-/// not used afterwards.
-#[cold]
-unsafe fn deallocate_uncached(block: NonNull<u8>, layout: Layout) {
-    // SAFETY: the caller's contract.
-    unsafe { alloc::dealloc(block.as_ptr(), layout) };
 }
 
 #[cfg(test)]
@@ -262,8 +163,9 @@ mod tests {
         }
     }
 
-    fn cached(class: usize) -> usize {
-        CACHE.with(|cache| usize::from(cache.lens[class].get()))
+    /// Blocks in this thread's cache (each test runs on a thread of its own).
+    fn cached() -> usize {
+        CACHE.with(Blocks::len)
     }
 
     #[test]
@@ -294,19 +196,18 @@ mod tests {
 
     #[test]
     fn the_cache_of_a_class_holds_at_most_its_bound() {
-        let class = class_of(Layout::new::<RcBlock<[u8; 100]>>()).unwrap();
         let many: Vec<_> = (0..100u8).map(|i| LocalRc::new([i; 100])).collect();
         drop(many);
-        assert_eq!(cached(class), usize::from(CACHED_PER_CLASS));
+        assert_eq!(cached(), CACHED_PER_CLASS);
     }
 
     #[test]
     fn values_too_big_or_too_aligned_for_the_classes_are_boxed_as_usual() {
         #[repr(align(64))]
         struct Aligned(u8);
-        let big = LocalRc::new([7u8; MAX_CLASS_SIZE + 1]);
+        let big = LocalRc::new([7u8; Blocks::MAX_SIZE + 1]);
         let aligned = LocalRc::new(Aligned(3));
-        assert_eq!(big[MAX_CLASS_SIZE], 7);
+        assert_eq!(big[Blocks::MAX_SIZE], 7);
         assert_eq!(aligned.block.as_ptr() as usize % 64, 0);
         assert_eq!(aligned.0, 3);
     }
@@ -317,7 +218,7 @@ mod tests {
         std::thread::spawn(|| {
             let blocks: Vec<_> = (0..4).map(LocalRc::new).collect();
             drop(blocks);
-            assert_eq!(cached(class_of(Layout::new::<RcBlock<i32>>()).unwrap()), 4);
+            assert_eq!(cached(), 4);
         })
         .join()
         .unwrap();

@@ -254,7 +254,7 @@ impl Reactor {
     /// then the panic resumes.
     pub fn turn(&self, timeout: Option<Duration>) -> io::Result<usize> {
         self.check_not_inherited()?;
-        let may_block = timeout != Some(Duration::ZERO) && self.deferred.borrow().is_empty();
+        let may_block = timeout != Some(Duration::ZERO) && !self.has_deferred();
         let (wait, auto_advance_to) = if may_block {
             self.blocking_wait(timeout)
         } else {
@@ -382,6 +382,12 @@ impl Reactor {
                 _ => tracing::trace!(token, "dropped a stale event for a reused slot"),
             }
         }
+    }
+
+    /// Whether a waker is [`defer`](Self::defer)red to the next turn, which then does not block.
+    #[inline]
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.borrow().is_empty()
     }
 
     /// Wakes `waker` after the next turn has looked at epoll and the timers, and keeps that

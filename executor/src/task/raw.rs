@@ -9,6 +9,11 @@
 //! frees the block. References are held by: the scheduler's set of live tasks (until the task
 //! finishes), each run-queue entry, the `JoinHandle` and `AbortHandle`s, and every waker.
 //!
+//! The block is taken from the runtime's recycled task blocks (`scheduler::TaskBlocks`, in
+//! `context` while it runs) if the runtime is running on this thread, else from the global
+//! allocator; the last reference gives it back the same way, on whatever thread it is dropped.
+//! So a runtime recycles only its own tasks' blocks, at most as many as it had tasks at once.
+//!
 //! # Why the task's `!Send` future is sound with `Send` wakers
 //!
 //! A waker may be cloned, woken and dropped on any thread, so the reference count and the
@@ -30,6 +35,7 @@
 //! The future is polled in place and never moved: it is dropped with `drop_in_place`, and the
 //! block is freed only after that.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
@@ -45,7 +51,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use super::{Id, JoinError};
 use crate::context;
 use crate::remote::QueuedFlag;
-use crate::scheduler::Shared;
+use crate::scheduler::{Shared, TaskBlocks};
 
 /// The state of a task, touched only on the runtime's thread.
 #[derive(Clone, Copy, Debug, Default)]
@@ -115,7 +121,14 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let task = Box::new(RawTask {
+    let layout = Layout::new::<RawTask<F>>();
+    let block = if context::is_running_here(&shared) {
+        context::with_task_blocks(|blocks| blocks.allocate(layout))
+    } else {
+        TaskBlocks::allocate_new(layout)
+    }
+    .cast::<RawTask<F>>();
+    let task = RawTask {
         header: Header {
             refs: AtomicUsize::new(3),
             queued_remotely: QueuedFlag::new(false),
@@ -137,9 +150,12 @@ where
             },
         },
         stage: UnsafeCell::new(Stage::Running(future)),
-    });
+    };
+    // SAFETY: the block was handed out for `RawTask<F>`'s layout and is unused: it is written
+    // without reading or dropping what it held.
+    unsafe { block.as_ptr().write(task) };
     // `RawTask` is `repr(C)` with the header first, so the task pointer is a header pointer.
-    let header = NonNull::from(Box::leak(task)).cast::<Header>();
+    let header = block.cast::<Header>();
     NewTask {
         live: TaskRef(header),
         queued: TaskRef(header),
@@ -306,10 +322,22 @@ unsafe fn drop_stage_result<F: Future>(task: &RawTask<F>) -> Option<Box<dyn Any 
 }
 
 unsafe fn dealloc<F: Future>(header: NonNull<Header>) {
-    // SAFETY: the last reference is gone, so nothing else can reach the block; it was made by
-    // `Box::new` of a `RawTask<F>`. Its stage holds no future and no output (see the module
-    // documentation), so this frees memory and drops only `Send` values, on whatever thread.
-    drop(unsafe { Box::from_raw(header.cast::<RawTask<F>>().as_ptr()) });
+    let task = header.cast::<RawTask<F>>();
+    let layout = Layout::new::<RawTask<F>>();
+    // SAFETY: the last reference is gone, so nothing else can reach the block, which `allocate`
+    // initialised as a `RawTask<F>`. Its stage holds no future and no output (see the module
+    // documentation), so this drops only `Send` values, on whatever thread. Then the block,
+    // handed out for this layout, is given back once. Whether it is recycled is decided before
+    // the drop, which may drop the last `Arc<Shared>` (of a runtime that is not running here).
+    unsafe {
+        let recycled = context::is_running_here(&(*task.as_ptr()).header.shared);
+        std::ptr::drop_in_place(task.as_ptr());
+        if recycled {
+            context::with_task_blocks(|blocks| blocks.free(task.cast(), layout, usize::MAX));
+        } else {
+            TaskBlocks::free_to_global(task.cast(), layout);
+        }
+    }
 }
 
 /// The panic message of `payload`, if it is a string.
