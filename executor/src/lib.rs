@@ -4,12 +4,14 @@
 //! Reading order:
 //! 1. `runtime` — [`Runtime`], [`block_on`], [`spawn`], [`spawn_blocking`]; `builder` — its
 //!    settings.
-//! 2. `scheduler` — the live tasks, the run queue, the `block_on` loop, shutdown; `remote` —
-//!    the queue and flags of wakes from other threads (modelled with loom).
+//! 2. `scheduler` — the live tasks, the run queue, the recycled task blocks, the `block_on`
+//!    loop, shutdown; `remote` — the queue and flags of wakes from other threads (modelled
+//!    with loom).
 //! 3. `task` — a task in one allocation (`task::raw`, the only unsafe code here), its waker,
 //!    [`JoinHandle`], [`AbortHandle`], [`JoinError`], [`Id`].
 //! 4. `join_set` — [`JoinSet`], a set of tasks joined as they finish.
-//! 5. `context` — which runtime runs on this thread; nested `block_on` detection.
+//! 5. `context` — which runtime runs on this thread, with its run queue and recycled task
+//!    blocks while it runs; nested `block_on` detection.
 //! 6. `yield_now` — [`yield_now`], which lets the reactor turn first.
 //!
 //! The loop, in short: poll the queued entries — tasks, and the `block_on` future when woken —

@@ -307,9 +307,13 @@ mod tests {
         assert_eq!(other.len(), 1);
         assert_eq!(other.allocate(layout(32, 8)), block);
         // A block may go back to another list or to the global allocator, on another thread.
-        let freed_elsewhere = block.as_ptr() as usize;
+        struct Handed(NonNull<u8>);
+        // SAFETY: plain memory, used by one thread at a time (this one, then the spawned one).
+        unsafe impl Send for Handed {}
+        let handed = Handed(block);
         std::thread::spawn(move || {
-            let block = NonNull::new(freed_elsewhere as *mut u8).unwrap();
+            let handed = handed; // The whole of it moves, not only its field.
+            let Handed(block) = handed;
             // SAFETY: handed out above for a layout of the same class, and not used after.
             unsafe { Blocks::free_to_global(block, layout(32, 8)) };
         })
