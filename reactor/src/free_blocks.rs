@@ -18,8 +18,8 @@
 //! - A listed block is unused; its first word links to the next block of its class. `lens`
 //!   counts each list and `listed` their sum.
 //! - The lists own their blocks: dropping a `FreeBlocks` frees them all.
-//! - Nothing here calls out while a list is half-updated (the global allocator does not call
-//!   back), so the lists are plain `Cell`s, usable from inside any callback.
+//! - Nothing here calls out (to the global allocator) while a list is half-updated, so the lists
+//!   are plain `Cell`s, usable from inside any callback.
 
 use std::alloc::{self, Layout};
 use std::cell::Cell;
@@ -77,15 +77,22 @@ impl<const CLASSES: usize> FreeBlocks<CLASSES> {
     #[inline]
     pub fn allocate(&self, layout: Layout) -> NonNull<u8> {
         if let Some(class) = Self::class_of(layout) {
-            if let Some(block) = NonNull::new(self.heads[class].get()) {
-                // SAFETY: a listed block is unused and its first word is its link (invariant).
-                self.heads[class].set(unsafe { (*block.as_ptr()).next });
-                self.lens[class].set(self.lens[class].get() - 1);
-                self.listed.set(self.listed.get() - 1);
-                return block.cast();
+            if let Some(block) = self.pop(class) {
+                return block;
             }
         }
         Self::allocate_new(layout)
+    }
+
+    /// Takes the first block off `class`'s list, if it has one.
+    #[inline]
+    fn pop(&self, class: usize) -> Option<NonNull<u8>> {
+        let block = NonNull::new(self.heads[class].get())?;
+        // SAFETY: a listed block is unused and its first word is its link (invariant).
+        self.heads[class].set(unsafe { (*block.as_ptr()).next });
+        self.lens[class].set(self.lens[class].get() - 1);
+        self.listed.set(self.listed.get() - 1);
+        Some(block.cast())
     }
 
     /// A new block for `layout` from the global allocator, as [`allocate`](Self::allocate)
@@ -141,27 +148,23 @@ impl<const CLASSES: usize> FreeBlocks<CLASSES> {
     /// Frees listed blocks until at most `keep` are left, the smallest classes kept first;
     /// returns how many it freed.
     pub fn trim(&self, keep: usize) -> usize {
-        let listed = self.listed.get();
-        if listed <= keep {
+        if self.listed.get() <= keep {
             return 0;
         }
+        let mut freed = 0;
         let mut left = keep;
         for class in 0..CLASSES {
             let kept = self.lens[class].get().min(left);
             left -= kept;
             while self.lens[class].get() > kept {
-                let block = self.heads[class].get();
-                // SAFETY: the list is longer than `kept`, so `block` is a listed block: unused,
-                // its first word its link, allocated with this class's layout.
-                unsafe {
-                    self.heads[class].set((*block).next);
-                    alloc::dealloc(block.cast(), class_layout(class));
-                }
-                self.lens[class].set(self.lens[class].get() - 1);
+                // Off the list before it is freed: the lists are consistent at every call out.
+                let Some(block) = self.pop(class) else { break };
+                // SAFETY: a listed block is unused and was allocated with its class's layout.
+                unsafe { alloc::dealloc(block.as_ptr(), class_layout(class)) };
+                freed += 1;
             }
         }
-        self.listed.set(keep);
-        listed - keep
+        freed
     }
 
     /// Exchanges the lists of `self` and `other`.
