@@ -1,6 +1,7 @@
 //! What the executor, the timers and a oneshot channel allocate: one block per spawned task,
-//! none when the block of a freed task is recycled, nothing per wake or per timer re-arm, nothing for a channel made after one was dropped
-//! (counted by a counting global allocator, on this thread only).
+//! none when the block of a freed task is recycled, nothing per wake or per timer re-arm,
+//! nothing for a channel made after one was dropped (counted by a counting global allocator, on
+//! this thread only).
 
 #[path = "util/counting_alloc.rs"]
 mod counting_alloc;

@@ -1,7 +1,6 @@
 //! [`LocalRc`]: a single-threaded reference-counted box, like `Rc` without weak references, whose
-//! memory comes from a small per-thread cache of freed blocks (a
-//! [`FreeBlocks`], which owns the unsafe of recycling memory;
-//! this module owns the unsafe of the count).
+//! memory comes from a small per-thread cache of freed blocks: a [`FreeBlocks`], which owns the
+//! unsafe of recycling memory (this module owns that of the count).
 //!
 //! Why: a `oneshot` channel is made and dropped for every request a task answers. With an `Rc`,
 //! glibc's `malloc` and `free` of its block took about 140 of the 300 instructions of a whole
