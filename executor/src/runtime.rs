@@ -32,8 +32,9 @@ use crate::Builder;
 ///
 /// A task is one allocation. A runtime keeps the blocks of its finished tasks (those of up to
 /// 1 KiB) for its next spawns, so that a spawn costs no `malloc` and no `free` in the steady
-/// state: while it is busy it keeps at most as many as it had tasks at once, from the moment it
-/// waits for events with nothing to run at most 64, and its drop frees them.
+/// state: while it is busy, and between two `block_on` calls, it keeps at most as many as it had
+/// tasks at once; from the moment it waits for events with nothing to run, at most 64; its drop
+/// frees them.
 ///
 /// ```
 /// let runtime = minireactor::Runtime::new()?;
