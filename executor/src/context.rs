@@ -24,11 +24,11 @@
 //! thread exit, whatever order the thread-locals are destroyed in.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::run_queue::RunQueue;
 use crate::scheduler::{Runnable, Scheduler, Shared, TaskBlocks};
 
 /// What this thread is doing with a runtime.
@@ -51,8 +51,8 @@ thread_local! {
     /// The `Shared` of the runtime running here, as an identity: compared, never dereferenced.
     static RUNNING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     /// The running runtime's run queue.
-    static RUN_QUEUE: RefCell<ManuallyDrop<VecDeque<Runnable>>> =
-        const { RefCell::new(ManuallyDrop::new(VecDeque::new())) };
+    static RUN_QUEUE: RefCell<ManuallyDrop<RunQueue>> =
+        const { RefCell::new(ManuallyDrop::new(RunQueue::new())) };
     /// The running runtime's recycled task blocks.
     static TASK_BLOCKS: ManuallyDrop<TaskBlocks> = const { ManuallyDrop::new(TaskBlocks::new()) };
 }
@@ -141,13 +141,15 @@ pub(crate) fn is_running_here(shared: &Arc<Shared>) -> bool {
 /// Queues an entry for the running runtime. Only call it after [`is_running_here`].
 #[inline]
 pub(crate) fn push_local(runnable: Runnable) {
-    RUN_QUEUE.with_borrow_mut(|run_queue| run_queue.push_back(runnable));
+    // Wrapped outside the closure, so that the closure has no drop path (see `run_queue`).
+    let entry = ManuallyDrop::new(runnable);
+    RUN_QUEUE.with_borrow_mut(move |run_queue| run_queue.push(entry));
 }
 
 /// The next entry of the running runtime's queue.
 #[inline]
 pub(crate) fn pop_local() -> Option<Runnable> {
-    RUN_QUEUE.with_borrow_mut(|run_queue| run_queue.pop_front())
+    RUN_QUEUE.with_borrow_mut(|run_queue| run_queue.pop())
 }
 
 /// Whether the running runtime's queue is empty.

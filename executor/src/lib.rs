@@ -5,8 +5,8 @@
 //! 1. `runtime` — [`Runtime`], [`block_on`], [`spawn`], [`spawn_blocking`]; `builder` — its
 //!    settings.
 //! 2. `scheduler` — the live tasks, the run queue, the recycled task blocks, the `block_on`
-//!    loop, shutdown; `remote` — the queue and flags of wakes from other threads (modelled
-//!    with loom).
+//!    loop, shutdown; `run_queue` — the queue's entries and who drops them; `remote` — the
+//!    queue and flags of wakes from other threads (modelled with loom).
 //! 3. `task` — a task in one allocation (`task::raw`, the only unsafe code here), its waker,
 //!    [`JoinHandle`], [`AbortHandle`], [`JoinError`], [`Id`].
 //! 4. `join_set` — [`JoinSet`], a set of tasks joined as they finish.
@@ -22,6 +22,7 @@ mod builder;
 mod context;
 mod join_set;
 mod remote;
+mod run_queue;
 mod runtime;
 mod scheduler;
 mod sync;
