@@ -9,8 +9,10 @@
 //!
 //! Invariant: each entry holds the reference to its task that it was pushed with, and gives it
 //! up exactly once: `pop` hands it back as a [`Runnable`], and the queue's drop drops the
-//! entries left. If a push panics (its allocation failing), that one entry is leaked: its task
-//! block is never freed, and nothing is freed twice.
+//! entries left. That drop runs none of the tasks' code: an entry that is a task's last
+//! reference only frees the block, the future and the output having been dropped on the
+//! runtime's thread before (see `task::raw`). If a push panics (its allocation failing), that
+//! one entry is leaked: its task block is never freed, and nothing is freed twice.
 
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
