@@ -111,7 +111,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     });
     (
         Sender {
-            inner: Some(inner.clone()),
+            inner: inner.clone(),
         },
         Receiver { inner: Some(inner) },
     )
@@ -119,32 +119,24 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// The sending half of a [`oneshot`](self) channel.
 pub struct Sender<T> {
-    /// `None` once sent.
-    inner: Option<LocalRc<Inner<T>>>,
+    inner: LocalRc<Inner<T>>,
 }
 
 impl<T> Sender<T> {
     /// Sends the value, or hands it back if the receiver is closed or gone.
-    pub fn send(mut self, value: T) -> Result<(), T> {
-        let inner = self
-            .inner
-            .take()
-            .expect("a sender holds its channel until it sends");
-        if inner.has(RECEIVER_CLOSED) {
-            inner.set(SENDER_GONE);
+    pub fn send(self, value: T) -> Result<(), T> {
+        if self.inner.has(RECEIVER_CLOSED) {
             return Err(value);
         }
-        inner.value.set(Some(value));
-        inner.set(SENT | SENDER_GONE);
-        inner.receiver_waker.wake();
+        self.inner.value.set(Some(value));
+        self.inner.set(SENT);
+        // `self` is dropped on return, which marks the sender gone and wakes the receiver.
         Ok(())
     }
 
     /// Whether the receiver was closed or dropped: a send would fail.
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .as_ref()
-            .is_some_and(|inner| inner.has(RECEIVER_CLOSED))
+        self.inner.has(RECEIVER_CLOSED)
     }
 
     /// Completes when the receiver is closed or dropped.
@@ -153,15 +145,11 @@ impl<T> Sender<T> {
     ///
     /// Cancel safe.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let inner = self
-            .inner
-            .as_ref()
-            .expect("a sender holds its channel until it sends");
-        if inner.has(RECEIVER_CLOSED) {
+        if self.inner.has(RECEIVER_CLOSED) {
             ready!(coop::poll_proceed(cx));
             return Poll::Ready(());
         }
-        inner.sender_waker.register(cx.waker());
+        self.inner.sender_waker.register(cx.waker());
         Poll::Pending
     }
 
@@ -189,10 +177,8 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.take() {
-            inner.set(SENDER_GONE);
-            inner.receiver_waker.wake();
-        }
+        self.inner.set(SENDER_GONE);
+        self.inner.receiver_waker.wake();
     }
 }
 
