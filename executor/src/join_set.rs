@@ -1,9 +1,14 @@
 //! [`JoinSet`]: tasks spawned together and joined in the order they finish.
 //!
 //! Each task's `JoinHandle` is given a waker of the set's own, which, when the task finishes,
-//! appends the task's key to the set's ready list and wakes whoever waits in `join_next`. So
-//! `join_next` takes the next finished task in O(1), in completion order, without polling the
-//! others.
+//! appends the task's key and id to the set's ready list and wakes whoever waits in
+//! `join_next`. So `join_next` takes the next finished task in O(1), in completion order,
+//! without polling the others.
+//!
+//! Invariant: every task in the set whose result has not been joined is on the ready list once
+//! it has finished, and only then. An entry whose task left the set (joined, or detached by
+//! `detach_all`) is skipped: its key may be taken by a later task, so an entry names its task
+//! by id as well.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -14,7 +19,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use slab::Slab;
 
-use crate::task::{AbortHandle, JoinError, JoinHandle};
+use minireactor_reactor::coop;
+
+use crate::task::{AbortHandle, Id, JoinError, JoinHandle};
 
 /// A set of tasks, joined as they finish. Dropping the set aborts every task still in it.
 ///
@@ -42,7 +49,7 @@ pub struct JoinSet<T> {
     ready: Arc<ReadyList>,
 }
 
-/// Keys of finished tasks, in the order they finished, and the waiting `join_next`.
+/// Finished tasks, in the order they finished, and the waiting `join_next`.
 #[derive(Default)]
 struct ReadyList {
     inner: Mutex<ReadyInner>,
@@ -50,7 +57,8 @@ struct ReadyList {
 
 #[derive(Default)]
 struct ReadyInner {
-    keys: VecDeque<usize>,
+    /// Each task's key in the set and its id.
+    finished: VecDeque<(usize, Id)>,
     waiter: Option<Waker>,
 }
 
@@ -60,10 +68,10 @@ impl ReadyList {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push(&self, key: usize) {
+    fn push(&self, key: usize, id: Id) {
         let waiter = {
             let mut inner = self.lock();
-            inner.keys.push_back(key);
+            inner.finished.push_back((key, id));
             inner.waiter.take()
         };
         if let Some(waiter) = waiter {
@@ -75,12 +83,13 @@ impl ReadyList {
 /// The waker a set gives each task's `JoinHandle`: the task's finishing wakes it.
 struct Finished {
     key: usize,
+    id: Id,
     ready: Arc<ReadyList>,
 }
 
 impl Wake for Finished {
     fn wake(self: Arc<Self>) {
-        self.ready.push(self.key);
+        self.ready.push(self.key, self.id);
     }
 }
 
@@ -104,14 +113,40 @@ impl<T: 'static> JoinSet<T> {
         self.insert(crate::spawn(future))
     }
 
+    /// Runs `f` on the current runtime's blocking pool, as
+    /// [`spawn_blocking`](crate::spawn_blocking), in this set. Aborting it (or dropping the set)
+    /// before `f` starts means `f` never runs; once started, it runs to the end.
+    ///
+    /// ```
+    /// use minireactor::task::JoinSet;
+    ///
+    /// minireactor::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn_blocking(|| std::fs::metadata("/").is_ok());
+    ///     assert!(set.join_next().await.unwrap().unwrap());
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// As [`spawn_blocking`](crate::spawn_blocking): if no runtime is running on this thread.
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send,
+    {
+        self.insert(crate::spawn_blocking(f))
+    }
+
     fn insert(&mut self, mut handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         let key = self.tasks.vacant_key();
+        let id = handle.id();
         if handle.is_finished() {
-            self.ready.push(key); // Spawned during shutdown: already cancelled.
+            self.ready.push(key, id); // Spawned during shutdown: already cancelled.
         } else {
             let waker = Waker::from(Arc::new(Finished {
                 key,
+                id,
                 ready: self.ready.clone(),
             }));
             // An unfinished task's handle only stores the waker, whatever the budget.
@@ -133,13 +168,41 @@ impl<T: 'static> JoinSet<T> {
 
     /// The polling form of [`join_next`](Self::join_next).
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_with_id(cx)
+            .map(|joined| joined.map(|result| result.map(|(_, output)| output)))
+    }
+
+    /// As [`join_next`](Self::join_next), with the task's id beside its output (a
+    /// [`JoinError`] has it too: [`JoinError::id`]).
+    ///
+    /// ```
+    /// use minireactor::task::JoinSet;
+    ///
+    /// minireactor::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     let id = set.spawn(async { "done" }).id();
+    ///     assert_eq!(set.join_next_with_id().await.unwrap().unwrap(), (id, "done"));
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as `join_next`.
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    }
+
+    /// The polling form of [`join_next_with_id`](Self::join_next_with_id).
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
         loop {
             if self.tasks.is_empty() {
                 return Poll::Ready(None);
             }
             let (next, replaced) = {
                 let mut ready = self.ready.lock();
-                let next = ready.keys.pop_front();
+                let next = ready.finished.pop_front();
                 let replaced = match next {
                     None => ready.waiter.replace(cx.waker().clone()),
                     Some(_) => None,
@@ -147,24 +210,97 @@ impl<T: 'static> JoinSet<T> {
                 (next, replaced)
             };
             drop(replaced); // After the lock, as every waker this runtime drops.
-            let Some(key) = next else {
+            let Some((key, id)) = next else {
                 return Poll::Pending;
             };
-            let Some(handle) = self.tasks.get_mut(key) else {
-                continue; // Its task was joined already.
+            let Some(handle) = self.task(key, id) else {
+                continue;
             };
             match Pin::new(handle).poll(cx) {
                 Poll::Ready(result) => {
                     self.tasks.remove(key);
-                    return Poll::Ready(Some(result));
+                    return Poll::Ready(Some(result.map(|output| (id, output))));
                 }
-                // Out of budget: the task is woken after the reactor's turn; keep the key.
+                // Out of budget: the task is woken after the reactor's turn; keep its entry.
                 Poll::Pending => {
-                    self.ready.lock().keys.push_front(key);
+                    self.ready.lock().finished.push_front((key, id));
                     return Poll::Pending;
                 }
             }
         }
+    }
+
+    /// The result of a task that has finished, without waiting: `None` if none has finished
+    /// yet, or the set is empty. Never refused for a spent budget.
+    ///
+    /// ```
+    /// use minireactor::task::JoinSet;
+    ///
+    /// minireactor::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async { 7 });
+    ///     assert!(set.try_join_next().is_none(), "the task has not run yet");
+    ///     minireactor::yield_now().await;
+    ///     assert_eq!(set.try_join_next().unwrap().unwrap(), 7);
+    /// });
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id()
+            .map(|result| result.map(|(_, output)| output))
+    }
+
+    /// As [`try_join_next`](Self::try_join_next), with the task's id beside its output.
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        loop {
+            let (key, id) = self.ready.lock().finished.pop_front()?;
+            let Some(handle) = self.task(key, id) else {
+                continue;
+            };
+            // Unconstrained: the result is there, whatever the budget says.
+            let polled = Pin::new(&mut coop::unconstrained(&mut *handle))
+                .poll(&mut Context::from_waker(Waker::noop()));
+            let Poll::Ready(result) = polled else {
+                unreachable!("a task on the ready list has finished");
+            };
+            self.tasks.remove(key);
+            return Some(result.map(|output| (id, output)));
+        }
+    }
+
+    /// The handle of the task at `key` if it is still the task `id` (see the invariant).
+    fn task(&mut self, key: usize, id: Id) -> Option<&mut JoinHandle<T>> {
+        self.tasks.get_mut(key).filter(|handle| handle.id() == id)
+    }
+
+    /// Waits for every task and returns their outputs, in the order they finished.
+    ///
+    /// ```
+    /// use minireactor::task::JoinSet;
+    ///
+    /// minireactor::block_on(async {
+    ///     let set: JoinSet<u32> = (1..=3).map(|i| async move { i * 10 }).collect();
+    ///     let mut outputs = set.join_all().await;
+    ///     outputs.sort();
+    ///     assert_eq!(outputs, [10, 20, 30]);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If a task panicked, with that task's panic; if a task was aborted. The tasks left are
+    /// then aborted, as when the set is dropped. Use [`join_next`](Self::join_next) to handle
+    /// each error instead.
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut outputs = Vec::with_capacity(self.len());
+        while let Some(joined) = self.join_next().await {
+            match joined {
+                Ok(output) => outputs.push(output),
+                Err(err) => match err.try_into_panic() {
+                    Ok(payload) => std::panic::resume_unwind(payload),
+                    Err(err) => panic!("minireactor: JoinSet::join_all: {err}"),
+                },
+            }
+        }
+        outputs
     }
 
     /// Aborts every task in the set; they stay in it until joined (as cancelled, unless they
@@ -181,6 +317,13 @@ impl<T: 'static> JoinSet<T> {
         while self.join_next().await.is_some() {}
     }
 
+    /// Removes every task from the set without aborting it: each runs on, detached (as a
+    /// dropped [`JoinHandle`]), and its result is dropped when it finishes.
+    pub fn detach_all(&mut self) {
+        self.tasks.clear();
+        self.ready.lock().finished.clear();
+    }
+
     /// How many tasks are in the set (finished ones not yet joined included).
     pub fn len(&self) -> usize {
         self.tasks.len()
@@ -195,6 +338,26 @@ impl<T: 'static> JoinSet<T> {
 impl<T: 'static> Default for JoinSet<T> {
     fn default() -> JoinSet<T> {
         JoinSet::<T>::new()
+    }
+}
+
+/// Spawns each future, in the set; panics as [`spawn`](crate::spawn) if no runtime is running
+/// on this thread.
+impl<T: 'static, F: Future<Output = T> + 'static> Extend<F> for JoinSet<T> {
+    fn extend<I: IntoIterator<Item = F>>(&mut self, futures: I) {
+        for future in futures {
+            self.spawn(future);
+        }
+    }
+}
+
+/// A set of the futures, each spawned; panics as [`spawn`](crate::spawn) if no runtime is
+/// running on this thread.
+impl<T: 'static, F: Future<Output = T> + 'static> FromIterator<F> for JoinSet<T> {
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> JoinSet<T> {
+        let mut set = JoinSet::new();
+        set.extend(futures);
+        set
     }
 }
 
