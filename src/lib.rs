@@ -1,13 +1,14 @@
 //! minireactor: a single-threaded async runtime for Linux, built directly on epoll.
 //!
 //! One thread, one epoll instance (edge-triggered), nothing hidden. The runtime is a few small
-//! crates, re-exported here:
+//! crates, re-exported here (all but the blocking pool, which [`spawn_blocking`] reaches):
 //!
 //! - the **reactor** (`minireactor-reactor`): the thread's epoll instance, per-fd readiness and
 //!   waiters, timers and their clock, the cooperative budget, and the cross-thread unparker;
 //! - the **executor** (`minireactor-executor`): [`block_on`], [`spawn`], [`spawn_blocking`],
 //!   [`JoinHandle`], [`task::JoinSet`], [`Runtime`] and its [`Builder`];
-//! - the **blocking pool** (`minireactor-blocking`), for what would block the thread;
+//! - the **blocking pool** (`minireactor-blocking`), for what would block the thread: use it
+//!   through [`spawn_blocking`], or depend on it for a pool of your own;
 //! - **io** (`minireactor-io`): [`io::AsyncFd`], which makes any fd awaitable, and what is built
 //!   on it: [`net`], [`process`], [`signal`], [`fs`], the standard streams;
 //! - **sync** (`minireactor-sync`): [`sync`], local channels, locks and notifications;

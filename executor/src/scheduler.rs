@@ -33,7 +33,7 @@ use slab::Slab;
 use crate::context;
 use crate::remote::{QueuedFlag, RemoteQueue};
 use crate::run_queue::RunQueue;
-use crate::task::raw::{self, JoinRef, PollOutcome, TaskRef};
+use crate::task::raw::{self, PollOutcome, TaskRef};
 use crate::task::{Id, JoinHandle};
 
 /// Freed task blocks, recycled by the next spawns: those of up to 1 KiB, in 64 size classes.
@@ -169,8 +169,7 @@ impl Scheduler {
         }
         let id = Id::next();
         let task = raw::allocate(future, id, self.shared.clone());
-        // SAFETY: `task` was made from `future`, whose output is `F::Output`.
-        let join = JoinHandle::new(unsafe { JoinRef::new(task.join) });
+        let join = JoinHandle::new(task.join);
         let mut live = self.live.borrow_mut();
         task.live.set_live_key(live.vacant_key());
         live.insert(task.live);
@@ -214,8 +213,7 @@ impl Scheduler {
         let task = raw::allocate(future, id, self.shared.clone());
         // Its joiner is the handle returned below: nobody waits on it yet.
         let _no_joiner = task.live.cancel();
-        // SAFETY: `task` was made from `future`, whose output is `F::Output`.
-        JoinHandle::new(unsafe { JoinRef::new(task.join) })
+        JoinHandle::new(task.join)
     }
 
     /// Runs `future` to completion, driving every task and the reactor meanwhile.

@@ -1,6 +1,7 @@
 //! The few raw Linux calls the driver needs: CPU pinning, signals, the clock tick and
 //! `SO_LINGER`. Every `unsafe` of the bench is in this file, but for the client's epoll, which
-//! the `raw_echo` server shares (`minireactor_benches::epoll`).
+//! the `raw_echo` server shares (`minireactor_benches::epoll`), and the `pre_exec` hook in
+//! `server.rs` that pins a server to its CPU with `pin_to_cpu` from here.
 
 use std::io;
 use std::mem;

@@ -1,5 +1,6 @@
 //! Everything that touches the device, the module parameters or a raw
-//! syscall lives here, so that `grep unsafe` leads to one file.
+//! syscall lives here (and in `sys/blocking_driver.rs`, its part for the blocking driver), so
+//! that `grep unsafe` leads to one module.
 
 use std::ffi::c_void;
 use std::fs::{self, File, OpenOptions};

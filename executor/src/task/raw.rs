@@ -116,7 +116,7 @@ struct RawTask<F: Future> {
 
 /// Allocates a task for `future`, with the references for the live set, the run queue and the
 /// `JoinHandle` (three), the task marked queued locally.
-pub(crate) fn allocate<F>(future: F, id: Id, shared: Arc<Shared>) -> NewTask
+pub(crate) fn allocate<F>(future: F, id: Id, shared: Arc<Shared>) -> NewTask<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -159,15 +159,19 @@ where
     NewTask {
         live: TaskRef(header),
         queued: TaskRef(header),
-        join: TaskRef(header),
+        // The task is `F`'s, whose output is `F::Output`: the one place a `JoinRef` is typed.
+        join: JoinRef {
+            task: TaskRef(header),
+            _result: PhantomData,
+        },
     }
 }
 
-/// The three references of a newly spawned task.
-pub(crate) struct NewTask {
+/// The three references of a newly spawned task whose output is `T`.
+pub(crate) struct NewTask<T> {
     pub(crate) live: TaskRef,
     pub(crate) queued: TaskRef,
-    pub(crate) join: TaskRef,
+    pub(crate) join: JoinRef<T>,
 }
 
 /// The task behind `header`, with its type restored.
@@ -567,7 +571,8 @@ unsafe fn waker_drop(data: *const ()) {
     unsafe { release(NonNull::new_unchecked(data.cast_mut().cast::<Header>())) };
 }
 
-/// A typed reference to a task whose output is `T`: what `JoinHandle<T>` holds.
+/// A typed reference to a task whose output is `T`: what `JoinHandle<T>` holds. Only
+/// [`allocate`] makes one, which is what makes its `T` the task's output type.
 pub(crate) struct JoinRef<T> {
     task: TaskRef,
     /// The result type, and `!Send`: the result is only ever taken on the runtime's thread.
@@ -575,15 +580,6 @@ pub(crate) struct JoinRef<T> {
 }
 
 impl<T> JoinRef<T> {
-    /// # Safety
-    /// `task` must be the task of a future whose output is `T`.
-    pub(crate) unsafe fn new(task: TaskRef) -> JoinRef<T> {
-        JoinRef {
-            task,
-            _result: PhantomData,
-        }
-    }
-
     pub(crate) fn task(&self) -> &TaskRef {
         &self.task
     }
@@ -612,8 +608,8 @@ impl<T> JoinRef<T> {
         }
         std::task::ready!(minireactor_reactor::coop::poll_proceed(cx));
         let mut result = Poll::Pending;
-        // SAFETY: `JoinRef::new`'s contract says the task's output is `T`, and `result` is a
-        // `Poll<Result<T, JoinError>>`, the slot `take_result` writes.
+        // SAFETY: a `JoinRef<T>` is only made by `allocate`, for a future whose output is `T`;
+        // `result` is a `Poll<Result<T, JoinError>>`, the slot `take_result` writes.
         unsafe { (header.vtable.take_result)(self.task.0, (&mut result as *mut Poll<_>).cast()) };
         result
     }

@@ -63,7 +63,8 @@ impl<P: StreamProtocol> StreamListener<P> {
         })
     }
 
-    /// Waits for a connection; returns it and the peer's address (both from one `accept4`).
+    /// Waits for a connection; returns it and the peer's address (both from one `accept4`, but
+    /// for a Unix path that fills all of `sun_path`: see `protocol`).
     /// The new socket is non-blocking and close-on-exec from the start.
     ///
     /// Errors such as `EMFILE` (out of fds) are returned as they are; the listener stays usable.

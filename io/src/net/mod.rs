@@ -10,9 +10,10 @@
 //!   listener.
 //! - **No syscall beyond the operation.** While readiness is known, an I/O operation makes
 //!   exactly its own syscall (`recv`, `send`, `recvmsg`, `sendmsg`, `accept4`, ...); an accepted
-//!   connection's peer address comes from the same `accept4`. Readiness is cleared only after
-//!   an observed `EAGAIN`, with two proven exceptions: a short TCP read and a short send on a
-//!   stream (see `stream`).
+//!   connection's peer address comes from the same `accept4` (but for a Unix path that fills all
+//!   of `sun_path`, which std cannot be given and asks the kernel for again). Readiness is
+//!   cleared only after an observed `EAGAIN`, with two proven exceptions: a short TCP read and
+//!   a short send on a stream (see `stream`).
 //! - **Non-blocking and close-on-exec from birth.** Sockets this module creates come from
 //!   `socket`, `socketpair` or `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: no `fcntl` follows,
 //!   and no child of a concurrent `fork` + `exec` inherits them. Sockets handed in by `from_std`
