@@ -140,7 +140,7 @@ fn gated<T: 'static>(gate: &Rc<Notify>, output: T) -> impl Future<Output = T> + 
 }
 
 #[test]
-fn detach_all_lets_the_tasks_run_on_and_a_reused_set_is_not_confused_by_their_old_keys() {
+fn detach_all_lets_the_tasks_run_on_and_forgets_those_that_finished_unjoined() {
     minireactor::block_on(async {
         let watchdog = Duration::from_secs(5);
         let mut set = JoinSet::new();
@@ -159,7 +159,8 @@ fn detach_all_lets_the_tasks_run_on_and_a_reused_set_is_not_confused_by_their_ol
         set.detach_all();
         assert!(set.is_empty());
 
-        // The new tasks take the old keys: the slow one key 0, the quick one key 1.
+        // The new tasks take the old keys: the slow one key 0, the finished task's; had its
+        // entry stayed listed, `join_next` would wait on the slow task before the quick one.
         let later = Rc::new(Notify::new());
         set.spawn(gated(&later, "slow"));
         set.spawn(async { "quick" });
@@ -221,15 +222,21 @@ fn join_next_with_id_names_each_task_as_its_abort_handle_does() {
             .collect();
         let aborted = set.spawn(std::future::pending());
         aborted.abort();
-        let mut joined = Vec::new();
-        while let Some(result) = set.join_next_with_id().await {
-            match result {
-                Ok(pair) => joined.push(pair),
-                Err(err) => assert_eq!(err.id(), aborted.id(), "only the aborted task fails"),
+        let (mut joined, mut failed) = (Vec::new(), Vec::new());
+        let all = async {
+            while let Some(result) = set.join_next_with_id().await {
+                match result {
+                    Ok(pair) => joined.push(pair),
+                    Err(err) => failed.push(err.id()),
+                }
             }
-        }
+        };
+        timeout(Duration::from_secs(5), all)
+            .await
+            .expect("every task is joined");
         joined.sort_unstable_by_key(|&(_, i)| i);
         assert_eq!(joined, ids);
+        assert_eq!(failed, [aborted.id()], "only the aborted task fails");
     });
 }
 
@@ -313,5 +320,32 @@ fn spawn_blocking_joins_a_pool_thread_closure_beside_local_tasks() {
         let mut outputs = set.join_all().await;
         outputs.sort_unstable();
         assert_eq!(outputs, [false, true], "the closure ran on another thread");
+    });
+}
+
+#[test]
+fn detach_all_leaves_an_empty_usable_set_when_an_output_panics_as_it_is_dropped() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("an output's destructor panicked");
+        }
+    }
+    minireactor::block_on(async {
+        let mut set = JoinSet::new();
+        set.spawn(async { Some(PanicsOnDrop) });
+        set.spawn(async { None });
+        yield_now().await; // Both finish, unjoined.
+        let detached = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| set.detach_all()));
+        assert!(detached.is_err(), "the output's panic reaches the caller");
+        assert!(set.is_empty());
+        set.spawn(async { None });
+        let joined = timeout(Duration::from_secs(5), set.join_next()).await;
+        assert!(joined
+            .expect("the set still works")
+            .unwrap()
+            .unwrap()
+            .is_none());
+        assert!(set.join_next().await.is_none());
     });
 }

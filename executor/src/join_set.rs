@@ -1,14 +1,14 @@
 //! [`JoinSet`]: tasks spawned together and joined in the order they finish.
 //!
 //! Each task's `JoinHandle` is given a waker of the set's own, which, when the task finishes,
-//! appends the task's key and id to the set's ready list and wakes whoever waits in
-//! `join_next`. So `join_next` takes the next finished task in O(1), in completion order,
-//! without polling the others.
+//! appends the task's key to the set's ready list and wakes whoever waits in `join_next`. So
+//! `join_next` takes the next finished task in O(1), in completion order, without polling the
+//! others.
 //!
-//! Invariant: every task in the set whose result has not been joined is on the ready list once
-//! it has finished, and only then. An entry whose task left the set (joined, or detached by
-//! `detach_all`) is skipped: its key may be taken by a later task, so an entry names its task
-//! by id as well.
+//! Invariant: every task in the set is on the ready list once it has finished, and only then;
+//! every key on the list is a task's in the set. A task leaves the set only as its entry is
+//! taken (joined), or with every other (`detach_all`, which empties the list too); a dropped
+//! `JoinHandle` drops the set's waker with it, so a task that left can add no entry later.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -57,8 +57,8 @@ struct ReadyList {
 
 #[derive(Default)]
 struct ReadyInner {
-    /// Each task's key in the set and its id.
-    finished: VecDeque<(usize, Id)>,
+    /// Keys of finished tasks.
+    finished: VecDeque<usize>,
     waiter: Option<Waker>,
 }
 
@@ -68,10 +68,10 @@ impl ReadyList {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push(&self, key: usize, id: Id) {
+    fn push(&self, key: usize) {
         let waiter = {
             let mut inner = self.lock();
-            inner.finished.push_back((key, id));
+            inner.finished.push_back(key);
             inner.waiter.take()
         };
         if let Some(waiter) = waiter {
@@ -83,13 +83,12 @@ impl ReadyList {
 /// The waker a set gives each task's `JoinHandle`: the task's finishing wakes it.
 struct Finished {
     key: usize,
-    id: Id,
     ready: Arc<ReadyList>,
 }
 
 impl Wake for Finished {
     fn wake(self: Arc<Self>) {
-        self.ready.push(self.key, self.id);
+        self.ready.push(self.key);
     }
 }
 
@@ -114,8 +113,9 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// Runs `f` on the current runtime's blocking pool, as
-    /// [`spawn_blocking`](crate::spawn_blocking), in this set. Aborting it (or dropping the set)
-    /// before `f` starts means `f` never runs; once started, it runs to the end.
+    /// [`spawn_blocking`](crate::spawn_blocking), in this set. If the task is aborted (or the set
+    /// dropped) and the runtime drops it before the pool starts `f`, `f` never runs; once
+    /// started, it runs to the end.
     ///
     /// ```
     /// use minireactor::task::JoinSet;
@@ -140,13 +140,11 @@ impl<T: 'static> JoinSet<T> {
     fn insert(&mut self, mut handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         let key = self.tasks.vacant_key();
-        let id = handle.id();
         if handle.is_finished() {
-            self.ready.push(key, id); // Spawned during shutdown: already cancelled.
+            self.ready.push(key); // Spawned during shutdown: already cancelled.
         } else {
             let waker = Waker::from(Arc::new(Finished {
                 key,
-                id,
                 ready: self.ready.clone(),
             }));
             // An unfinished task's handle only stores the waker, whatever the budget.
@@ -196,36 +194,33 @@ impl<T: 'static> JoinSet<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<(Id, T), JoinError>>> {
-        loop {
-            if self.tasks.is_empty() {
-                return Poll::Ready(None);
+        if self.tasks.is_empty() {
+            return Poll::Ready(None);
+        }
+        let (next, replaced) = {
+            let mut ready = self.ready.lock();
+            let next = ready.finished.pop_front();
+            let replaced = match next {
+                None => ready.waiter.replace(cx.waker().clone()),
+                Some(_) => None,
+            };
+            (next, replaced)
+        };
+        drop(replaced); // After the lock, as every waker this runtime drops.
+        let Some(key) = next else {
+            return Poll::Pending;
+        };
+        let handle = self.listed(key);
+        let id = handle.id();
+        match Pin::new(handle).poll(cx) {
+            Poll::Ready(result) => {
+                self.tasks.remove(key);
+                Poll::Ready(Some(result.map(|output| (id, output))))
             }
-            let (next, replaced) = {
-                let mut ready = self.ready.lock();
-                let next = ready.finished.pop_front();
-                let replaced = match next {
-                    None => ready.waiter.replace(cx.waker().clone()),
-                    Some(_) => None,
-                };
-                (next, replaced)
-            };
-            drop(replaced); // After the lock, as every waker this runtime drops.
-            let Some((key, id)) = next else {
-                return Poll::Pending;
-            };
-            let Some(handle) = self.task(key, id) else {
-                continue;
-            };
-            match Pin::new(handle).poll(cx) {
-                Poll::Ready(result) => {
-                    self.tasks.remove(key);
-                    return Poll::Ready(Some(result.map(|output| (id, output))));
-                }
-                // Out of budget: the task is woken after the reactor's turn; keep its entry.
-                Poll::Pending => {
-                    self.ready.lock().finished.push_front((key, id));
-                    return Poll::Pending;
-                }
+            // Out of budget: the task is woken after the reactor's turn; keep its entry.
+            Poll::Pending => {
+                self.ready.lock().finished.push_front(key);
+                Poll::Pending
             }
         }
     }
@@ -251,25 +246,24 @@ impl<T: 'static> JoinSet<T> {
 
     /// As [`try_join_next`](Self::try_join_next), with the task's id beside its output.
     pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
-        loop {
-            let (key, id) = self.ready.lock().finished.pop_front()?;
-            let Some(handle) = self.task(key, id) else {
-                continue;
-            };
-            // Unconstrained: the result is there, whatever the budget says.
-            let polled = Pin::new(&mut coop::unconstrained(&mut *handle))
-                .poll(&mut Context::from_waker(Waker::noop()));
-            let Poll::Ready(result) = polled else {
-                unreachable!("a task on the ready list has finished");
-            };
-            self.tasks.remove(key);
-            return Some(result.map(|output| (id, output)));
-        }
+        let key = self.ready.lock().finished.pop_front()?;
+        let handle = self.listed(key);
+        let id = handle.id();
+        // Unconstrained: the result is there, whatever the budget says.
+        let polled = Pin::new(&mut coop::unconstrained(&mut *handle))
+            .poll(&mut Context::from_waker(Waker::noop()));
+        let Poll::Ready(result) = polled else {
+            unreachable!("a task on the ready list has finished");
+        };
+        self.tasks.remove(key);
+        Some(result.map(|output| (id, output)))
     }
 
-    /// The handle of the task at `key` if it is still the task `id` (see the invariant).
-    fn task(&mut self, key: usize, id: Id) -> Option<&mut JoinHandle<T>> {
-        self.tasks.get_mut(key).filter(|handle| handle.id() == id)
+    /// The handle of the task whose key was on the ready list (see the invariant).
+    fn listed(&mut self, key: usize) -> &mut JoinHandle<T> {
+        self.tasks
+            .get_mut(key)
+            .expect("minireactor: JoinSet: a key on the ready list is a task's in the set")
     }
 
     /// Waits for every task and returns their outputs, in the order they finished.
@@ -319,9 +313,13 @@ impl<T: 'static> JoinSet<T> {
 
     /// Removes every task from the set without aborting it: each runs on, detached (as a
     /// dropped [`JoinHandle`]), and its result is dropped when it finishes.
+    ///
+    /// # Panics
+    /// If dropping a finished task's output panics, with that panic, once the set is empty.
     pub fn detach_all(&mut self) {
-        self.tasks.clear();
+        let detached = std::mem::take(&mut self.tasks);
         self.ready.lock().finished.clear();
+        drop(detached); // Last: it drops finished tasks' outputs, which may panic.
     }
 
     /// How many tasks are in the set (finished ones not yet joined included).

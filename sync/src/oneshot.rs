@@ -207,6 +207,8 @@ impl<T> Receiver<T> {
     pub fn close(&mut self) {
         if let Some(inner) = &self.inner {
             inner.set(RECEIVER_CLOSED);
+            // Nothing it could wait for is left: a poll from now on returns at once.
+            inner.receiver_waker.clear();
             inner.sender_waker.wake();
         }
     }

@@ -55,6 +55,17 @@ fn close_refuses_later_sends_but_keeps_an_earlier_value() {
 }
 
 #[test]
+fn a_closed_receiver_is_not_woken_by_the_sender_it_refused() {
+    let (tx, mut rx) = oneshot::channel();
+    let probe = Probe::new();
+    assert_eq!(probe.poll(&mut rx), Poll::Pending);
+    rx.close();
+    assert_eq!(tx.send(1), Err(1)); // The refused send drops the sender.
+    assert_eq!(probe.wakes(), 0, "nothing the receiver can observe changed");
+    assert!(matches!(probe.poll(&mut rx), Poll::Ready(Err(_))));
+}
+
+#[test]
 fn a_value_nobody_receives_is_dropped_with_the_receiver() {
     let value = Rc::new(());
     let (tx, rx) = oneshot::channel();
