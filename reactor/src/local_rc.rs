@@ -4,7 +4,7 @@
 //!
 //! Why: a `oneshot` channel is made and dropped for every request a task answers. With an `Rc`,
 //! glibc's `malloc` and `free` of its block took about 140 of the 300 instructions of a whole
-//! create-send-receive; with this cache the whole costs about 164 (callgrind, `benches/sync.rs`;
+//! create-send-receive; with this cache the whole costs about 113 (callgrind, `benches/sync.rs`;
 //! BENCHMARKS.md has the figure at each commit).
 //! The cache only ever holds memory the global allocator gave out, so it works with any global
 //! allocator; it only saves the round trip through it.
