@@ -12,6 +12,9 @@
 //! - A new receiver ([`Sender::subscribe`], [`Receiver::resubscribe`]) starts after the values
 //!   already sent.
 //! - When every sender is gone, receivers drain what they have not read, then see `Closed`.
+//! - A receiver is also a `futures_core::Stream` of `Result<T, Lagged>`, which ends where
+//!   `recv` would return `Closed`; while it waits as a stream, its waiter node is kept in the
+//!   receiver and freed when the receiver is dropped (one per receiver at most).
 //! - Values (old ones overwritten, unread ones given up) are dropped outside every borrow. A
 //!   value is *cloned* inside the channel's borrow, so `T::clone` must not use the same channel.
 
@@ -20,7 +23,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use minireactor_reactor::coop;
 
@@ -57,6 +60,20 @@ pub mod error {
 
     impl std::error::Error for RecvError {}
 
+    /// What a receiver's `Stream` yields in place of values it missed: this many were
+    /// overwritten before it read them (as [`RecvError::Lagged`]); the stream goes on with the
+    /// oldest value still retained.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Lagged(pub u64);
+
+    impl fmt::Display for Lagged {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "channel lagged by {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Lagged {}
+
     /// Error of [`Receiver::try_recv`](super::Receiver::try_recv).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum TryRecvError {
@@ -81,7 +98,7 @@ pub mod error {
     impl std::error::Error for TryRecvError {}
 }
 
-use error::{RecvError, SendError, TryRecvError};
+use error::{Lagged, RecvError, SendError, TryRecvError};
 
 struct Slot<T> {
     /// Receivers that still have to read this value.
@@ -209,7 +226,11 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         Sender {
             shared: shared.clone(),
         },
-        Receiver { shared, next: 0 },
+        Receiver {
+            shared,
+            next: 0,
+            stream_key: None,
+        },
     )
 }
 
@@ -250,6 +271,7 @@ impl<T> Sender<T> {
         Receiver {
             shared: self.shared.clone(),
             next: state.tail,
+            stream_key: None,
         }
     }
 
@@ -313,6 +335,8 @@ pub struct Receiver<T> {
     shared: Rc<RefCell<State<T>>>,
     /// Sequence number of the next value to read.
     next: u64,
+    /// Its waiter node while it waits as a `Stream` (a `Recv` future has its own).
+    stream_key: Option<WaiterKey>,
 }
 
 impl<T: Clone> Receiver<T> {
@@ -342,6 +366,7 @@ impl<T> Receiver<T> {
         Receiver {
             shared: self.shared.clone(),
             next: state.tail,
+            stream_key: None,
         }
     }
 
@@ -371,6 +396,9 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut state = self.shared.borrow_mut();
         state.receivers -= 1;
+        if let Some(key) = self.stream_key.take() {
+            state.waiters.remove(key);
+        }
         let mut given_up = Vec::new();
         for seq in self.next.max(state.oldest())..state.tail {
             given_up.extend(state.read_by_one(seq));
@@ -400,25 +428,84 @@ impl<T: Clone> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let receiver = &mut *this.receiver;
-        let mut state = receiver.shared.borrow_mut();
-        if receiver.next == state.tail && state.senders > 0 {
-            match &this.key {
-                Some(key) => state.waiters.rewait(key, cx.waker()),
-                None => this.key = Some(state.waiters.push_back((), cx.waker())),
-            }
-            return Poll::Pending;
+        poll_recv(
+            &this.receiver.shared,
+            &mut this.receiver.next,
+            &mut this.key,
+            cx,
+        )
+    }
+}
+
+/// Takes the value at `*next`, or queues the receiver under `key` until one is sent.
+fn poll_recv<T: Clone>(
+    shared: &RefCell<State<T>>,
+    next: &mut u64,
+    key: &mut Option<WaiterKey>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, RecvError>> {
+    let mut state = shared.borrow_mut();
+    if *next == state.tail && state.senders > 0 {
+        match key {
+            Some(key) => state.waiters.rewait(key, cx.waker()),
+            None => *key = Some(state.waiters.push_back((), cx.waker())),
         }
-        let Some(mut state) = coop::proceed_releasing(cx, state) else {
-            return Poll::Pending;
-        };
-        if let Some(key) = this.key.take() {
-            state.waiters.remove(key);
-        }
-        Poll::Ready(state.take(&mut receiver.next).map_err(|err| match err {
-            TryRecvError::Lagged(missed) => RecvError::Lagged(missed),
-            TryRecvError::Closed | TryRecvError::Empty => RecvError::Closed,
-        }))
+        return Poll::Pending;
+    }
+    let Some(mut state) = coop::proceed_releasing(cx, state) else {
+        return Poll::Pending;
+    };
+    if let Some(key) = key.take() {
+        state.waiters.remove(key);
+    }
+    Poll::Ready(state.take(next).map_err(|err| match err {
+        TryRecvError::Lagged(missed) => RecvError::Lagged(missed),
+        TryRecvError::Closed | TryRecvError::Empty => RecvError::Closed,
+    }))
+}
+
+/// The values as a stream: `Err(Lagged(n))` where `n` values were missed, and the end where
+/// [`Receiver::recv`] would return `Closed`.
+///
+/// ```
+/// use futures_core::Stream;
+/// use minireactor_sync::broadcast::{self, error::Lagged};
+///
+/// /// The next item (what `StreamExt::next` of futures-util does).
+/// async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+///     std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+/// }
+///
+/// minireactor::block_on(async {
+///     let (tx, mut rx) = broadcast::channel(2);
+///     for i in 0..3 {
+///         tx.send(i).unwrap(); // 0 is overwritten: the ring holds 2.
+///     }
+///     drop(tx);
+///     assert_eq!(next(&mut rx).await, Some(Err(Lagged(1))));
+///     assert_eq!(next(&mut rx).await, Some(Ok(1)));
+///     assert_eq!(next(&mut rx).await, Some(Ok(2)));
+///     assert_eq!(next(&mut rx).await, None);
+/// });
+/// ```
+///
+/// Cancel safe, as `recv`: a value is read only by the poll that returns it.
+impl<T: Clone> futures_core::Stream for Receiver<T> {
+    type Item = Result<T, Lagged>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let received = ready!(poll_recv(
+            &this.shared,
+            &mut this.next,
+            &mut this.stream_key,
+            cx
+        ));
+        Poll::Ready(match received {
+            Ok(value) => Some(Ok(value)),
+            Err(RecvError::Lagged(missed)) => Some(Err(Lagged(missed))),
+            Err(RecvError::Closed) => None,
+        })
     }
 }
 

@@ -8,6 +8,9 @@
 //! - Closed semantics are tokio's: when every sender is gone, `changed` still reports a change
 //!   not yet seen, then fails; [`Sender::send`] fails (and stores nothing) when every receiver is
 //!   gone, while [`Sender::send_replace`] and [`Sender::send_modify`] always store.
+//! - A receiver is also a `futures_core::Stream` of clones of each value it has not seen, which
+//!   ends where `changed` would fail; while it waits as a stream, its waiter node is kept in the
+//!   receiver and freed when the receiver is dropped (one per receiver at most).
 //! - A [`Ref`] borrows the value: do not hold one across an `.await`, and do not send while
 //!   one is alive on the same channel (the send would find the value borrowed and panic).
 
@@ -95,7 +98,11 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
         Sender {
             shared: shared.clone(),
         },
-        Receiver { shared, seen: 0 },
+        Receiver {
+            shared,
+            seen: 0,
+            stream_key: None,
+        },
     )
 }
 
@@ -210,6 +217,7 @@ impl<T> Sender<T> {
         Receiver {
             shared: self.shared.clone(),
             seen: self.shared.version.get(),
+            stream_key: None,
         }
     }
 
@@ -350,6 +358,8 @@ pub struct Receiver<T> {
     shared: Rc<Shared<T>>,
     /// The version this receiver has seen.
     seen: u64,
+    /// Its waiter node while it waits as a `Stream` (a `Changed` future has its own).
+    stream_key: Option<WaiterKey>,
 }
 
 impl<T> Receiver<T> {
@@ -465,12 +475,16 @@ impl<T> Clone for Receiver<T> {
         Receiver {
             shared: self.shared.clone(),
             seen: self.seen,
+            stream_key: None,
         }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        if let Some(key) = self.stream_key.take() {
+            self.shared.changed_waiters.borrow_mut().remove(key);
+        }
         let receivers = self.shared.receivers.get() - 1;
         self.shared.receivers.set(receivers);
         if receivers == 0 {
@@ -499,22 +513,77 @@ impl<T> Future for Changed<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let shared = &*this.receiver.shared;
-        let version = shared.version.get();
-        let changed = this.receiver.seen != version;
-        let closed = shared.senders.get() == 0;
-        ready!(wait_until(
-            changed || closed,
-            &shared.changed_waiters,
+        poll_changed(
+            &this.receiver.shared,
+            &mut this.receiver.seen,
             &mut this.key,
+            cx,
+        )
+    }
+}
+
+/// Marks an unseen value seen, or queues the receiver under `key` until there is one (or
+/// every sender is gone).
+fn poll_changed<T>(
+    shared: &Shared<T>,
+    seen: &mut u64,
+    key: &mut Option<WaiterKey>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), RecvError>> {
+    let version = shared.version.get();
+    let changed = *seen != version;
+    let closed = shared.senders.get() == 0;
+    ready!(wait_until(
+        changed || closed,
+        &shared.changed_waiters,
+        key,
+        cx
+    ));
+    if changed {
+        *seen = version;
+        Poll::Ready(Ok(()))
+    } else {
+        Poll::Ready(Err(RecvError(())))
+    }
+}
+
+/// Each value this receiver has not seen, cloned and marked seen, as a stream; the stream ends
+/// where [`Receiver::changed`] would fail. Values sent between two polls are not each seen: as
+/// `changed`, it yields the latest. Call [`mark_changed`](Receiver::mark_changed) first to
+/// have it start with the current value.
+///
+/// ```
+/// use futures_core::Stream;
+/// use minireactor_sync::watch;
+///
+/// /// The next item (what `StreamExt::next` of futures-util does).
+/// async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+///     std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+/// }
+///
+/// minireactor::block_on(async {
+///     let (tx, mut rx) = watch::channel("starting");
+///     tx.send("running").unwrap();
+///     tx.send("stopping").unwrap();
+///     drop(tx);
+///     assert_eq!(next(&mut rx).await, Some("stopping"));
+///     assert_eq!(next(&mut rx).await, None);
+/// });
+/// ```
+///
+/// Cancel safe, as `changed`: only the poll that returns a value marks it seen.
+impl<T: Clone> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let changed = ready!(poll_changed(
+            &this.shared,
+            &mut this.seen,
+            &mut this.stream_key,
             cx
         ));
-        if changed {
-            this.receiver.seen = version;
-            Poll::Ready(Ok(()))
-        } else {
-            Poll::Ready(Err(RecvError(())))
-        }
+        Poll::Ready(changed.ok().map(|()| this.shared.value.borrow().clone()))
     }
 }
 

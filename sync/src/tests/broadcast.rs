@@ -2,7 +2,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use super::Probe;
-use crate::broadcast::{self, error::RecvError, error::TryRecvError};
+use crate::broadcast::{self, error::Lagged, error::RecvError, error::TryRecvError};
 
 #[test]
 fn every_receiver_sees_every_value_in_order() {
@@ -110,5 +110,54 @@ fn ten_thousand_cancelled_receives_leave_no_waiter_behind() {
     }
     assert_eq!(tx.allocated_waiters(), 0);
     tx.send(1).unwrap();
+    assert_eq!(probe.wakes(), 0);
+}
+
+#[test]
+fn a_receiver_is_a_stream_of_values_and_lags_that_ends_at_close() {
+    use futures_core::Stream;
+    let (tx, mut rx) = broadcast::channel(2);
+    let probe = Probe::new();
+    let mut cx = std::task::Context::from_waker(probe.waker());
+    let mut next = |rx: &mut broadcast::Receiver<u32>| std::pin::Pin::new(rx).poll_next(&mut cx);
+    assert_eq!(next(&mut rx), Poll::Pending);
+    for _ in 0..10_000 {
+        assert_eq!(
+            next(&mut rx),
+            Poll::Pending,
+            "polled again, it keeps its one node"
+        );
+    }
+    assert_eq!(tx.allocated_waiters(), 1);
+    for i in 0..3 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(probe.wakes(), 1);
+    assert_eq!(next(&mut rx), Poll::Ready(Some(Err(Lagged(1)))));
+    assert_eq!(
+        tx.allocated_waiters(),
+        0,
+        "the poll that found a value freed the node"
+    );
+    assert_eq!(next(&mut rx), Poll::Ready(Some(Ok(1))));
+    assert_eq!(next(&mut rx), Poll::Ready(Some(Ok(2))));
+    assert_eq!(next(&mut rx), Poll::Pending);
+    drop(tx);
+    assert_eq!(probe.wakes(), 2, "the last sender's drop ends the wait");
+    assert_eq!(next(&mut rx), Poll::Ready(None));
+}
+
+#[test]
+fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
+    use futures_core::Stream;
+    let (tx, mut rx) = broadcast::channel::<u8>(4);
+    let probe = Probe::new();
+    let polled =
+        std::pin::Pin::new(&mut rx).poll_next(&mut std::task::Context::from_waker(probe.waker()));
+    assert_eq!(polled, Poll::Pending);
+    assert_eq!(tx.allocated_waiters(), 1);
+    drop(rx);
+    assert_eq!(tx.allocated_waiters(), 0);
+    assert!(tx.send(1).is_err(), "no receiver left");
     assert_eq!(probe.wakes(), 0);
 }

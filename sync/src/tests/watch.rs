@@ -159,3 +159,60 @@ fn wait_for_says_whether_the_value_it_returns_was_new() {
     };
     assert!(sent.has_changed(), "9 arrived while it waited");
 }
+
+#[test]
+fn a_receiver_is_a_stream_of_the_values_it_has_not_seen_that_ends_at_close() {
+    use futures_core::Stream;
+    let (tx, mut rx) = watch::channel(0);
+    let probe = Probe::new();
+    let mut cx = Context::from_waker(probe.waker());
+    let mut next = |rx: &mut watch::Receiver<u32>| std::pin::Pin::new(rx).poll_next(&mut cx);
+    assert_eq!(
+        next(&mut rx),
+        Poll::Pending,
+        "the initial value counts as seen"
+    );
+    for _ in 0..10_000 {
+        assert_eq!(
+            next(&mut rx),
+            Poll::Pending,
+            "polled again, it keeps its one node"
+        );
+    }
+    assert_eq!(tx.allocated_waiters(), 1);
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    assert_eq!(probe.wakes(), 1);
+    assert_eq!(
+        next(&mut rx),
+        Poll::Ready(Some(2)),
+        "the latest, as `changed` gives"
+    );
+    assert_eq!(next(&mut rx), Poll::Pending);
+    rx.mark_changed();
+    assert_eq!(next(&mut rx), Poll::Ready(Some(2)));
+    tx.send(3).unwrap();
+    drop(tx);
+    assert_eq!(
+        next(&mut rx),
+        Poll::Ready(Some(3)),
+        "a change not yet seen outlives the sender"
+    );
+    assert_eq!(next(&mut rx), Poll::Ready(None));
+}
+
+#[test]
+fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
+    use futures_core::Stream;
+    let (tx, mut rx) = watch::channel(0u8);
+    let probe = Probe::new();
+    let polled = std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(probe.waker()));
+    assert_eq!(polled, Poll::Pending);
+    let clone = rx.clone();
+    assert_eq!(tx.allocated_waiters(), 1, "a clone does not share the node");
+    drop(rx);
+    assert_eq!(tx.allocated_waiters(), 0);
+    tx.send(1).unwrap();
+    assert_eq!(probe.wakes(), 0);
+    drop(clone);
+}
