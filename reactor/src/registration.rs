@@ -160,10 +160,17 @@ impl Drop for Readiness<'_> {
     #[inline]
     fn drop(&mut self) {
         if let Some(held) = self.slot.take_held() {
-            let registration = self.registration;
-            registration
-                .reactor
-                .remove_waiter(registration.id, held, self.interest);
+            give_up_slot(self.registration, held, self.interest);
         }
     }
+}
+
+/// Frees the waiter slot a dropped [`Readiness`] still held: out of line, so that the drop of
+/// one that holds none (the I/O fast path) is inlined into its caller.
+#[cold]
+#[inline(never)]
+fn give_up_slot(registration: &Registration, held: WaitSlot, interest: Interest) {
+    registration
+        .reactor
+        .remove_waiter(registration.id, held, interest);
 }
