@@ -14,7 +14,8 @@
 //! - When every sender is gone, receivers drain what they have not read, then see `Closed`.
 //! - A receiver is also a `futures_core::Stream` of `Result<T, Lagged>`, which ends where
 //!   `recv` would return `Closed`; while it waits as a stream, its waiter node is kept in the
-//!   receiver and freed when the receiver is dropped (one per receiver at most).
+//!   receiver and freed when the receiver is dropped or next waits through `recv` (one per
+//!   receiver at most).
 //! - Values (old ones overwritten, unread ones given up) are dropped outside every borrow. A
 //!   value is *cloned* inside the channel's borrow, so `T::clone` must not use the same channel.
 
@@ -346,6 +347,10 @@ impl<T: Clone> Receiver<T> {
     ///
     /// Cancel safe: a value is read only by the poll that returns it.
     pub fn recv(&mut self) -> Recv<'_, T> {
+        if let Some(key) = self.stream_key.take() {
+            // It waited as a stream: that wait is over, and a send should not wake it.
+            self.shared.borrow_mut().waiters.remove(key);
+        }
         Recv {
             receiver: self,
             key: None,

@@ -11,7 +11,9 @@
 //! - **A node is freed only by its owner**, through [`WaitList::remove`]. So a key held by a
 //!   future is always valid: no generation check is needed, and a notifier never frees a node a
 //!   future still points at. Every future that holds a key removes it in its `Drop`, so the slab
-//!   holds exactly one node per live waiting future and never grows with cancelled waits.
+//!   holds exactly one node per live waiting future and never grows with cancelled waits. (A
+//!   broadcast or watch receiver polled as a `Stream` is such an owner too: it holds at most one
+//!   node, freed when it is dropped or next waits through `recv` or `changed`.)
 //! - The linked nodes form one FIFO queue from `head` to `tail`; `prev`/`next` of an unlinked
 //!   node are `NIL`.
 //! - An unlinked node has no waker (it was taken to be woken).

@@ -10,7 +10,10 @@
 //!   gone, while [`Sender::send_replace`] and [`Sender::send_modify`] always store.
 //! - A receiver is also a `futures_core::Stream` of clones of each value it has not seen, which
 //!   ends where `changed` would fail; while it waits as a stream, its waiter node is kept in the
-//!   receiver and freed when the receiver is dropped (one per receiver at most).
+//!   receiver and freed when the receiver is dropped or next waits through `changed` (one per
+//!   receiver at most).
+//! - The stream clones the value while it is borrowed: `T::clone` must not send on the same
+//!   channel (the send would find it borrowed and panic).
 //! - A [`Ref`] borrows the value: do not hold one across an `.await`, and do not send while
 //!   one is alive on the same channel (the send would find the value borrowed and panic).
 
@@ -407,6 +410,7 @@ impl<T> Receiver<T> {
     ///
     /// Cancel safe: only the poll that completes marks the value seen.
     pub fn changed(&mut self) -> Changed<'_, T> {
+        self.stop_streaming();
         Changed {
             receiver: self,
             key: None,
@@ -467,6 +471,14 @@ impl<T> Receiver<T> {
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         Rc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// Frees the node this receiver waited in as a stream, if any: it now waits (or not) some
+    /// other way, and a send should not wake its stream's last waker.
+    fn stop_streaming(&mut self) {
+        if let Some(key) = self.stream_key.take() {
+            self.shared.changed_waiters.borrow_mut().remove(key);
+        }
+    }
 }
 
 impl<T> Clone for Receiver<T> {
@@ -482,9 +494,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.stream_key.take() {
-            self.shared.changed_waiters.borrow_mut().remove(key);
-        }
+        self.stop_streaming();
         let receivers = self.shared.receivers.get() - 1;
         self.shared.receivers.set(receivers);
         if receivers == 0 {

@@ -1,5 +1,5 @@
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use super::Probe;
 use crate::broadcast::{self, error::Lagged, error::RecvError, error::TryRecvError};
@@ -160,4 +160,20 @@ fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
     assert_eq!(tx.allocated_waiters(), 0);
     assert!(tx.send(1).is_err(), "no receiver left");
     assert_eq!(probe.wakes(), 0);
+}
+
+#[test]
+fn a_receiver_that_waits_in_recv_after_waiting_as_a_stream_is_woken_once() {
+    use futures_core::Stream;
+    let (tx, mut rx) = broadcast::channel(4);
+    let (stream_probe, probe) = (Probe::new(), Probe::new());
+    let polled =
+        std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(stream_probe.waker()));
+    assert_eq!(polled, Poll::Pending);
+    let mut recv = rx.recv();
+    assert!(probe.poll(&mut recv).is_pending());
+    assert_eq!(tx.allocated_waiters(), 1, "the stream's node was freed");
+    tx.send(1).unwrap();
+    assert_eq!((stream_probe.wakes(), probe.wakes()), (0, 1));
+    assert_eq!(probe.poll(&mut recv), Poll::Ready(Ok(1)));
 }

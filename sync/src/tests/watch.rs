@@ -205,14 +205,37 @@ fn a_receiver_is_a_stream_of_the_values_it_has_not_seen_that_ends_at_close() {
 fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
     use futures_core::Stream;
     let (tx, mut rx) = watch::channel(0u8);
-    let probe = Probe::new();
+    let mut clone = rx.clone();
+    let (probe, clone_probe) = (Probe::new(), Probe::new());
     let polled = std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(probe.waker()));
     assert_eq!(polled, Poll::Pending);
-    let clone = rx.clone();
-    assert_eq!(tx.allocated_waiters(), 1, "a clone does not share the node");
+    let polled =
+        std::pin::Pin::new(&mut clone).poll_next(&mut Context::from_waker(clone_probe.waker()));
+    assert_eq!(polled, Poll::Pending);
+    assert_eq!(
+        tx.allocated_waiters(),
+        2,
+        "each receiver has a node of its own"
+    );
     drop(rx);
-    assert_eq!(tx.allocated_waiters(), 0);
+    assert_eq!(tx.allocated_waiters(), 1);
     tx.send(1).unwrap();
-    assert_eq!(probe.wakes(), 0);
+    assert_eq!((probe.wakes(), clone_probe.wakes()), (0, 1));
     drop(clone);
+    assert_eq!(tx.allocated_waiters(), 0);
+}
+
+#[test]
+fn a_receiver_that_waits_in_changed_after_waiting_as_a_stream_is_woken_once() {
+    use futures_core::Stream;
+    let (tx, mut rx) = watch::channel(0u8);
+    let (stream_probe, probe) = (Probe::new(), Probe::new());
+    let polled =
+        std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(stream_probe.waker()));
+    assert_eq!(polled, Poll::Pending);
+    let mut changed = rx.changed();
+    assert!(probe.poll(&mut changed).is_pending());
+    assert_eq!(tx.allocated_waiters(), 1, "the stream's node was freed");
+    tx.send(1).unwrap();
+    assert_eq!((stream_probe.wakes(), probe.wakes()), (0, 1));
 }
