@@ -131,21 +131,30 @@ impl Source {
             WaitSlot::Inline => &mut self.inline[direction as usize].waker,
             WaitSlot::Slab(key) => &mut self.waiters[key].waker,
             WaitSlot::Unassigned => {
-                let waker = Some(waker.clone());
-                let inline = &mut self.inline[direction as usize];
-                if inline.held {
-                    let key = self.waiters.insert(Waiter { direction, waker });
-                    *slot = WaitSlot::Slab(key);
-                } else {
-                    *inline = InlineWaiter { held: true, waker };
-                    *slot = WaitSlot::Inline;
-                }
+                self.assign_waiter(direction, slot, waker);
                 return None;
             }
         };
         match stored {
             Some(stored) if stored.will_wake(waker) => None,
             stored => stored.replace(waker.clone()),
+        }
+    }
+
+    /// A future's first wait: gives it the inline slot of its direction, or a slab entry if a
+    /// future holds that. Out of line, so that the re-arm of an assigned slot (a poll-based
+    /// reader's or writer's every wait) stays small enough to inline: 17 instructions an echo
+    /// round trip (callgrind).
+    #[inline(never)]
+    fn assign_waiter(&mut self, direction: Direction, slot: &mut WaitSlot, waker: &Waker) {
+        let waker = Some(waker.clone());
+        let inline = &mut self.inline[direction as usize];
+        if inline.held {
+            let key = self.waiters.insert(Waiter { direction, waker });
+            *slot = WaitSlot::Slab(key);
+        } else {
+            *inline = InlineWaiter { held: true, waker };
+            *slot = WaitSlot::Inline;
         }
     }
 
