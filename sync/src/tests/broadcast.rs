@@ -1,5 +1,5 @@
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use super::Probe;
 use crate::broadcast::{self, error::Lagged, error::RecvError, error::TryRecvError};
@@ -115,15 +115,12 @@ fn ten_thousand_cancelled_receives_leave_no_waiter_behind() {
 
 #[test]
 fn a_receiver_is_a_stream_of_values_and_lags_that_ends_at_close() {
-    use futures_core::Stream;
     let (tx, mut rx) = broadcast::channel(2);
     let probe = Probe::new();
-    let mut cx = std::task::Context::from_waker(probe.waker());
-    let mut next = |rx: &mut broadcast::Receiver<u32>| std::pin::Pin::new(rx).poll_next(&mut cx);
-    assert_eq!(next(&mut rx), Poll::Pending);
+    assert_eq!(probe.poll_next(&mut rx), Poll::Pending);
     for _ in 0..10_000 {
         assert_eq!(
-            next(&mut rx),
+            probe.poll_next(&mut rx),
             Poll::Pending,
             "polled again, it keeps its one node"
         );
@@ -133,27 +130,25 @@ fn a_receiver_is_a_stream_of_values_and_lags_that_ends_at_close() {
         tx.send(i).unwrap();
     }
     assert_eq!(probe.wakes(), 1);
-    assert_eq!(next(&mut rx), Poll::Ready(Some(Err(Lagged(1)))));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(Some(Err(Lagged(1)))));
     assert_eq!(
         tx.allocated_waiters(),
         0,
         "the poll that found a value freed the node"
     );
-    assert_eq!(next(&mut rx), Poll::Ready(Some(Ok(1))));
-    assert_eq!(next(&mut rx), Poll::Ready(Some(Ok(2))));
-    assert_eq!(next(&mut rx), Poll::Pending);
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(Some(Ok(1))));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(Some(Ok(2))));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Pending);
     drop(tx);
     assert_eq!(probe.wakes(), 2, "the last sender's drop ends the wait");
-    assert_eq!(next(&mut rx), Poll::Ready(None));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(None));
 }
 
 #[test]
 fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
-    use futures_core::Stream;
     let (tx, mut rx) = broadcast::channel::<u8>(4);
     let probe = Probe::new();
-    let polled =
-        std::pin::Pin::new(&mut rx).poll_next(&mut std::task::Context::from_waker(probe.waker()));
+    let polled = probe.poll_next(&mut rx);
     assert_eq!(polled, Poll::Pending);
     assert_eq!(tx.allocated_waiters(), 1);
     drop(rx);
@@ -164,11 +159,9 @@ fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
 
 #[test]
 fn a_receiver_that_waits_in_recv_after_waiting_as_a_stream_is_woken_once() {
-    use futures_core::Stream;
     let (tx, mut rx) = broadcast::channel(4);
     let (stream_probe, probe) = (Probe::new(), Probe::new());
-    let polled =
-        std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(stream_probe.waker()));
+    let polled = stream_probe.poll_next(&mut rx);
     assert_eq!(polled, Poll::Pending);
     let mut recv = rx.recv();
     assert!(probe.poll(&mut recv).is_pending());

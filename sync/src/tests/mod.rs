@@ -62,6 +62,13 @@ impl Probe {
     pub(crate) fn poll<F: Future + Unpin>(&self, future: &mut F) -> Poll<F::Output> {
         Pin::new(future).poll(&mut Context::from_waker(&self.waker))
     }
+
+    pub(crate) fn poll_next<S: futures_core::Stream + Unpin>(
+        &self,
+        stream: &mut S,
+    ) -> Poll<Option<S::Item>> {
+        Pin::new(stream).poll_next(&mut Context::from_waker(&self.waker))
+    }
 }
 
 /// Runs `body` on a fresh runtime with a watchdog: a hang fails the test instead of stalling it.

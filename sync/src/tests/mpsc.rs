@@ -196,20 +196,12 @@ fn ten_thousand_cancelled_sends_leave_no_waiter_and_lose_no_slot() {
 
 #[test]
 fn receivers_are_streams() {
-    use futures_core::Stream;
     let (tx, mut rx) = mpsc::channel(2);
     tx.try_send(1).unwrap();
     drop(tx);
     let probe = Probe::new();
-    let mut cx = std::task::Context::from_waker(probe.waker());
-    assert_eq!(
-        std::pin::Pin::new(&mut rx).poll_next(&mut cx),
-        Poll::Ready(Some(1))
-    );
-    assert_eq!(
-        std::pin::Pin::new(&mut rx).poll_next(&mut cx),
-        Poll::Ready(None)
-    );
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(Some(1)));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(None));
 }
 
 /// Regression: a slot handed to a sender whose future was then dropped came back without a

@@ -162,19 +162,16 @@ fn wait_for_says_whether_the_value_it_returns_was_new() {
 
 #[test]
 fn a_receiver_is_a_stream_of_the_values_it_has_not_seen_that_ends_at_close() {
-    use futures_core::Stream;
     let (tx, mut rx) = watch::channel(0);
     let probe = Probe::new();
-    let mut cx = Context::from_waker(probe.waker());
-    let mut next = |rx: &mut watch::Receiver<u32>| std::pin::Pin::new(rx).poll_next(&mut cx);
     assert_eq!(
-        next(&mut rx),
+        probe.poll_next(&mut rx),
         Poll::Pending,
         "the initial value counts as seen"
     );
     for _ in 0..10_000 {
         assert_eq!(
-            next(&mut rx),
+            probe.poll_next(&mut rx),
             Poll::Pending,
             "polled again, it keeps its one node"
         );
@@ -184,33 +181,31 @@ fn a_receiver_is_a_stream_of_the_values_it_has_not_seen_that_ends_at_close() {
     tx.send(2).unwrap();
     assert_eq!(probe.wakes(), 1);
     assert_eq!(
-        next(&mut rx),
+        probe.poll_next(&mut rx),
         Poll::Ready(Some(2)),
         "the latest, as `changed` gives"
     );
-    assert_eq!(next(&mut rx), Poll::Pending);
+    assert_eq!(probe.poll_next(&mut rx), Poll::Pending);
     rx.mark_changed();
-    assert_eq!(next(&mut rx), Poll::Ready(Some(2)));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(Some(2)));
     tx.send(3).unwrap();
     drop(tx);
     assert_eq!(
-        next(&mut rx),
+        probe.poll_next(&mut rx),
         Poll::Ready(Some(3)),
         "a change not yet seen outlives the sender"
     );
-    assert_eq!(next(&mut rx), Poll::Ready(None));
+    assert_eq!(probe.poll_next(&mut rx), Poll::Ready(None));
 }
 
 #[test]
 fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
-    use futures_core::Stream;
     let (tx, mut rx) = watch::channel(0u8);
     let mut clone = rx.clone();
     let (probe, clone_probe) = (Probe::new(), Probe::new());
-    let polled = std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(probe.waker()));
+    let polled = probe.poll_next(&mut rx);
     assert_eq!(polled, Poll::Pending);
-    let polled =
-        std::pin::Pin::new(&mut clone).poll_next(&mut Context::from_waker(clone_probe.waker()));
+    let polled = clone_probe.poll_next(&mut clone);
     assert_eq!(polled, Poll::Pending);
     assert_eq!(
         tx.allocated_waiters(),
@@ -227,11 +222,9 @@ fn a_receiver_dropped_while_it_waits_as_a_stream_frees_its_node() {
 
 #[test]
 fn a_receiver_that_waits_in_changed_after_waiting_as_a_stream_is_woken_once() {
-    use futures_core::Stream;
     let (tx, mut rx) = watch::channel(0u8);
     let (stream_probe, probe) = (Probe::new(), Probe::new());
-    let polled =
-        std::pin::Pin::new(&mut rx).poll_next(&mut Context::from_waker(stream_probe.waker()));
+    let polled = stream_probe.poll_next(&mut rx);
     assert_eq!(polled, Poll::Pending);
     let mut changed = rx.changed();
     assert!(probe.poll(&mut changed).is_pending());
