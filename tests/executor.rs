@@ -3,7 +3,7 @@
 
 mod util;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use minireactor::reactor::Reactor;
 use minireactor::time::sleep;
 use minireactor::{spawn, yield_now, Runtime};
-use util::run_with_watchdog;
+use util::{on_thread_with_watchdog, run_with_watchdog};
 
 const WATCHDOG: Duration = Duration::from_secs(30);
 
@@ -220,6 +220,118 @@ fn task_woken_during_its_poll_is_polled_again_once() {
         });
         task.await.unwrap();
         assert_eq!(polls.get(), 2);
+    });
+}
+
+/// A task woken here and from another thread before its next poll is polled once for both: the
+/// entry from the other thread, taken while the task is still in the local queue, is dropped.
+/// A batch of one entry ends the pass after the waking poll, so that the other thread's entry is
+/// taken in between.
+#[test]
+fn task_woken_here_and_from_another_thread_before_its_poll_is_polled_once() {
+    on_thread_with_watchdog(WATCHDOG, || {
+        let runtime = minireactor::Builder::new().task_batch(1).build().unwrap();
+        runtime.block_on(async {
+            let polls = Rc::new(Cell::new(0));
+            let stored = Rc::new(RefCell::new(None::<Waker>));
+            let task = spawn({
+                let (polls, stored) = (polls.clone(), stored.clone());
+                poll_fn(move |cx| {
+                    polls.set(polls.get() + 1);
+                    *stored.borrow_mut() = Some(cx.waker().clone());
+                    Poll::<()>::Pending
+                })
+            });
+            yield_now().await; // The task's first poll.
+            let waker = stored.borrow_mut().take().unwrap();
+            waker.wake_by_ref();
+            std::thread::spawn(move || waker.wake()).join().unwrap();
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            assert_eq!(polls.get(), 2, "one poll for both wakes");
+            task.abort();
+        });
+    });
+}
+
+/// A wake of an earlier `block_on`'s future from another thread, still in the remote queue when
+/// the next `block_on` starts, is dropped: queueing the run queue's `block_on` entry a second
+/// time would cut off the entries queued after the first (here the task woken just before it,
+/// which the `block_on` would then wait for forever; checked by removing that guard).
+#[test]
+fn a_stale_cross_thread_wake_of_an_earlier_block_on_future_loses_no_task() {
+    on_thread_with_watchdog(WATCHDOG, || {
+        let runtime = Runtime::new().unwrap();
+        let stored = Rc::new(RefCell::new(None::<Waker>));
+        let task = runtime.spawn({
+            let stored = stored.clone();
+            let mut polls = 0;
+            poll_fn(move |cx| {
+                polls += 1;
+                if polls > 1 {
+                    return Poll::Ready(7);
+                }
+                *stored.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            })
+        });
+        let main = runtime.block_on(async {
+            yield_now().await; // The task's first poll.
+            poll_fn(|cx| Poll::Ready(cx.waker().clone())).await
+        });
+        let task_waker = stored.borrow_mut().take().unwrap();
+        std::thread::spawn(move || {
+            task_waker.wake();
+            main.wake(); // That `block_on` is over.
+        })
+        .join()
+        .unwrap();
+        assert_eq!(runtime.block_on(task).unwrap(), 7);
+    });
+}
+
+/// A `block_on` that returns while its own entry is queued between two woken tasks' leaves both
+/// queued, in order, for the next `block_on`, which then queues after them.
+#[test]
+fn tasks_queued_around_a_finished_block_on_run_in_the_next() {
+    on_thread_with_watchdog(WATCHDOG, || {
+        let runtime = Runtime::new().unwrap();
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let wakers = Rc::new(RefCell::new(Vec::new()));
+        let tasks: Vec<_> = (0..2)
+            .map(|i| {
+                let (order, wakers) = (order.clone(), wakers.clone());
+                let mut polls = 0;
+                runtime.spawn(poll_fn(move |cx| {
+                    polls += 1;
+                    if polls > 1 {
+                        order.borrow_mut().push(i);
+                        return Poll::Ready(());
+                    }
+                    wakers.borrow_mut().push(cx.waker().clone());
+                    Poll::Pending
+                }))
+            })
+            .collect();
+        runtime.block_on(async {
+            yield_now().await; // The tasks' first polls.
+            poll_fn(|cx| {
+                let wakers = wakers.borrow();
+                wakers[0].wake_by_ref();
+                cx.waker().wake_by_ref();
+                wakers[1].wake_by_ref();
+                Poll::Ready(())
+            })
+            .await;
+        });
+        assert!(order.borrow().is_empty(), "not polled since");
+        runtime.block_on(async {
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+        assert_eq!(*order.borrow(), [0, 1]);
     });
 }
 

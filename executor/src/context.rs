@@ -51,8 +51,7 @@ thread_local! {
     /// The `Shared` of the runtime running here, as an identity: compared, never dereferenced.
     static RUNNING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     /// The running runtime's run queue.
-    static RUN_QUEUE: RefCell<ManuallyDrop<RunQueue>> =
-        const { RefCell::new(ManuallyDrop::new(RunQueue::new())) };
+    static RUN_QUEUE: ManuallyDrop<RunQueue> = const { ManuallyDrop::new(RunQueue::new()) };
     /// The running runtime's recycled task blocks.
     static TASK_BLOCKS: ManuallyDrop<TaskBlocks> = const { ManuallyDrop::new(TaskBlocks::new()) };
 }
@@ -80,9 +79,10 @@ pub(crate) fn enter(scheduler: Rc<Scheduler>, mode: Mode) -> EnterGuard {
     if running {
         RUNNING.set(Arc::as_ptr(scheduler.shared()));
         let queue = scheduler.take_run_queue();
-        let empty =
-            RUN_QUEUE.with_borrow_mut(|run_queue| std::mem::replace(&mut **run_queue, queue));
-        debug_assert!(empty.is_empty(), "no block_on was running");
+        RUN_QUEUE.with(|run_queue| {
+            debug_assert!(run_queue.is_empty(), "no block_on was running");
+            run_queue.append(queue);
+        });
         TASK_BLOCKS.with(|blocks| {
             debug_assert!(blocks.is_empty(), "no block_on was running");
             blocks.swap(scheduler.task_blocks());
@@ -110,7 +110,7 @@ impl Drop for EnterGuard {
             // `TASK_BLOCKS`, which must be left empty.
             RUNNING.set(std::ptr::null());
             TASK_BLOCKS.with(|blocks| blocks.swap(self.scheduler.task_blocks()));
-            let queue = RUN_QUEUE.with_borrow_mut(|run_queue| std::mem::take(&mut **run_queue));
+            let queue = RUN_QUEUE.with(|run_queue| run_queue.take());
             self.scheduler.give_back_run_queue(queue);
         }
         let previous = self.previous.take();
@@ -143,19 +143,19 @@ pub(crate) fn is_running_here(shared: &Arc<Shared>) -> bool {
 pub(crate) fn push_local(runnable: Runnable) {
     // Wrapped outside the closure, so that the closure has no drop path (see `run_queue`).
     let entry = ManuallyDrop::new(runnable);
-    RUN_QUEUE.with_borrow_mut(move |run_queue| run_queue.push(entry));
+    RUN_QUEUE.with(move |run_queue| run_queue.push(entry));
 }
 
 /// The next entry of the running runtime's queue.
 #[inline]
 pub(crate) fn pop_local() -> Option<Runnable> {
-    RUN_QUEUE.with_borrow_mut(|run_queue| run_queue.pop())
+    RUN_QUEUE.with(|run_queue| run_queue.pop())
 }
 
 /// Whether the running runtime's queue is empty.
 #[inline]
 pub(crate) fn local_is_empty() -> bool {
-    RUN_QUEUE.with_borrow(|run_queue| run_queue.is_empty())
+    RUN_QUEUE.with(|run_queue| run_queue.is_empty())
 }
 
 /// Calls `f` with the running runtime's recycled task blocks. Only call it after
@@ -182,5 +182,5 @@ pub(crate) fn trim_task_blocks(keep: usize) -> usize {
 
 /// Appends entries woken from other threads to the running runtime's queue.
 pub(crate) fn extend_local(woken: Vec<Runnable>) {
-    RUN_QUEUE.with_borrow_mut(|run_queue| run_queue.extend(woken));
+    RUN_QUEUE.with(|run_queue| run_queue.extend(woken));
 }

@@ -5,10 +5,11 @@
 //! 1. `runtime` — [`Runtime`], [`block_on`], [`spawn`], [`spawn_blocking`]; `builder` — its
 //!    settings.
 //! 2. `scheduler` — the live tasks, the run queue, the recycled task blocks, the `block_on`
-//!    loop, shutdown; `run_queue` — the queue's entries and who drops them; `remote` — the
-//!    queue and flags of wakes from other threads (modelled with loom).
-//! 3. `task` — a task in one allocation (`task::raw`, the only unsafe code here), its waker,
-//!    [`JoinHandle`], [`AbortHandle`], [`JoinError`], [`Id`].
+//!    loop, shutdown; `run_queue` — the queue, linked through the tasks' headers, and who drops
+//!    its entries; `remote` — the queue and flags of wakes from other threads (modelled with
+//!    loom).
+//! 3. `task` — a task in one allocation (`task::raw`, with `run_queue` the only unsafe code
+//!    here), its waker, [`JoinHandle`], [`AbortHandle`], [`JoinError`], [`Id`].
 //! 4. `join_set` — [`JoinSet`], a set of tasks joined as they finish.
 //! 5. `context` — which runtime runs on this thread, with its run queue and recycled task
 //!    blocks while it runs; nested `block_on` detection.

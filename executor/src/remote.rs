@@ -136,6 +136,7 @@ impl QueuedFlag {
     /// waking thread's swap, so the poll that follows sees whatever that thread wrote before
     /// waking. After a relaxed store, a wake whose swap came just before it would find the flag
     /// set and push nothing, and the poll need not see what it wrote: a lost wake.
+    #[inline]
     pub(crate) fn clear(&self) {
         if self.0.load(Ordering::Relaxed) {
             self.0.swap(false, Ordering::AcqRel);

@@ -83,7 +83,7 @@ pub(crate) struct Scheduler {
     live: RefCell<Slab<TaskRef>>,
     /// Entries ready to be polled, in wake order, while the runtime is not running (while it
     /// runs, its queue is in `context`).
-    run_queue: RefCell<RunQueue>,
+    run_queue: RunQueue,
     /// Set by the runtime's drop: a task spawned from then on is cancelled at once.
     shutting_down: Cell<bool>,
     /// How deep the drops of futures spawned during shutdown are nested right now.
@@ -106,7 +106,7 @@ impl Scheduler {
             reactor,
             config,
             live: RefCell::new(Slab::new()),
-            run_queue: RefCell::new(RunQueue::new()),
+            run_queue: RunQueue::new(),
             shutting_down: Cell::new(false),
             shutdown_spawn_depth: Cell::new(0),
             on_drained: RefCell::new(None),
@@ -132,16 +132,15 @@ impl Scheduler {
 
     /// Hands the run queue to `context` for a `block_on`.
     pub(crate) fn take_run_queue(&self) -> RunQueue {
-        std::mem::take(&mut *self.run_queue.borrow_mut())
+        self.run_queue.take()
     }
 
     /// Takes the run queue back after a `block_on`, without its entries for that `block_on`'s
     /// future, which would only cause spurious polls of the next one.
-    pub(crate) fn give_back_run_queue(&self, mut queue: RunQueue) {
-        queue.remove_main_entries();
-        let mut run_queue = self.run_queue.borrow_mut();
-        queue.append(&mut run_queue); // Entries queued meanwhile (none, in practice).
-        *run_queue = queue;
+    pub(crate) fn give_back_run_queue(&self, queue: RunQueue) {
+        queue.remove_main();
+        queue.append(self.run_queue.take()); // Entries queued meanwhile (none, in practice).
+        self.run_queue.append(queue);
     }
 
     /// Queues a newly spawned task.
@@ -149,8 +148,7 @@ impl Scheduler {
         if context::is_running_here(&self.shared) {
             context::push_local(Some(task));
         } else {
-            let entry = std::mem::ManuallyDrop::new(Some(task));
-            self.run_queue.borrow_mut().push(entry);
+            self.run_queue.push(std::mem::ManuallyDrop::new(Some(task)));
         }
     }
 
@@ -335,7 +333,7 @@ impl Scheduler {
             }
         }
         drop(tasks);
-        let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
+        let queued = self.run_queue.take();
         drop(queued);
         let remote = self.shared.remote.close();
         drop(remote);

@@ -1,5 +1,6 @@
 //! A task in one allocation: its header, then its future (later its output), and the waker that
-//! points at the header. This module owns every `unsafe` line of the executor.
+//! points at the header. This module owns every `unsafe` line of the executor but those of
+//! `run_queue`, which links queued tasks through their headers (`queue_link`).
 //!
 //! # Layout and ownership
 //!
@@ -75,6 +76,9 @@ pub(crate) struct Header {
     queued_remotely: QueuedFlag,
     /// In the local run queue. Runtime's thread only.
     queued_locally: Cell<bool>,
+    /// The entry after this task in the run queue, while it is linked there (see `run_queue`).
+    /// Runtime's thread only.
+    next_queued: Cell<Option<NonNull<Header>>>,
     /// Runtime's thread only.
     state: Cell<State>,
     /// The task's key in the scheduler's set of live tasks. Runtime's thread only.
@@ -133,6 +137,7 @@ where
             refs: AtomicUsize::new(3),
             queued_remotely: QueuedFlag::new(false),
             queued_locally: Cell::new(true),
+            next_queued: Cell::new(None),
             state: Cell::new(State {
                 join_interest: true,
                 ..State::default()
@@ -354,6 +359,12 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 impl Header {
+    /// See [`TaskRef::mark_queued_locally`].
+    #[inline]
+    fn mark_queued_locally(&self) -> bool {
+        !self.queued_locally.replace(true)
+    }
+
     fn update_state(&self, update: impl FnOnce(&mut State)) {
         let mut state = self.state.get();
         update(&mut state);
@@ -392,7 +403,29 @@ impl TaskRef {
         self.header().live_key.set(key);
     }
 
+    /// Sets the "queued locally" flag for a push to the run queue; `false` if it was set already
+    /// (the task is queued, or was found finished when it was last popped).
+    pub(crate) fn mark_queued_locally(&self) -> bool {
+        self.header().mark_queued_locally()
+    }
+
+    /// Gives this reference up as a bare pointer, for the run queue to link and hold.
+    #[inline]
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        ManuallyDrop::new(self).0
+    }
+
+    /// Takes back a reference given up by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    /// `task` came from `into_raw`, and each such pointer is taken back at most once.
+    #[inline]
+    pub(crate) unsafe fn from_raw(task: NonNull<Header>) -> TaskRef {
+        TaskRef(task)
+    }
+
     /// Called by the scheduler just before it polls the task: a wake from now on queues it again.
+    #[inline]
     pub(crate) fn unschedule(&self) {
         let header = self.header();
         header.queued_locally.set(false);
@@ -465,10 +498,22 @@ impl Clone for TaskRef {
 }
 
 impl Drop for TaskRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: this reference is counted and is given up here.
         unsafe { release(self.0) };
     }
+}
+
+/// The run queue's link from `task` to the entry after it.
+///
+/// # Safety
+/// A counted reference to `task` is held (by the run queue, for a linked task) for as long as the
+/// returned reference is used.
+#[inline]
+pub(crate) unsafe fn queue_link<'a>(task: NonNull<Header>) -> &'a Cell<Option<NonNull<Header>>> {
+    // SAFETY: the block is live while a counted reference is held (the caller's promise).
+    unsafe { &task.as_ref().next_queued }
 }
 
 fn increment(header: &Header) {
@@ -484,6 +529,7 @@ fn increment(header: &Header) {
 ///
 /// # Safety
 /// The caller owns one counted reference to `header`'s task and does not use it afterwards.
+#[inline]
 unsafe fn release(header: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the block alive until the decrement.
     let refs = unsafe { &header.as_ref().refs };
@@ -507,16 +553,33 @@ unsafe fn release(header: NonNull<Header>) {
 unsafe fn schedule(task: NonNull<Header>, given: bool) {
     // SAFETY: the caller holds a reference to the task (a waker or a `TaskRef`).
     let header = unsafe { task.as_ref() };
-    if context::is_running_here(&header.shared) {
-        if !header.queued_locally.get() {
-            header.queued_locally.set(true);
-            if !given {
-                increment(header);
-            }
-            context::push_local(Some(TaskRef(task))); // With the given reference, if any.
-            return;
+    if !context::is_running_here(&header.shared) {
+        // SAFETY: this function's contract.
+        return unsafe { schedule_remote(task, given) };
+    }
+    if header.mark_queued_locally() {
+        if !given {
+            increment(header);
         }
-    } else if header.queued_remotely.mark() {
+        context::push_local(Some(TaskRef(task))); // With the given reference, if any.
+    } else if given {
+        // SAFETY: the caller gave us its reference, and no queue entry took it.
+        unsafe { release(task) };
+    }
+}
+
+/// [`schedule`] from outside the runtime's thread, or while the runtime is not running. Out of
+/// line, so that the local wake, which calls nothing, saves no registers: 6 instructions a
+/// wake (`local_wake_ping_pong` in BENCHMARKS.md).
+///
+/// # Safety
+/// As for [`schedule`].
+#[cold]
+#[inline(never)]
+unsafe fn schedule_remote(task: NonNull<Header>, given: bool) {
+    // SAFETY: the caller holds a reference to the task (a waker or a `TaskRef`).
+    let header = unsafe { task.as_ref() };
+    if header.queued_remotely.mark() {
         // The entry always gets a reference of its own, even when one was given: the push still
         // reads the task's `shared` after the entry is in the queue, where the runtime's thread
         // may already take it and drop it (at shutdown, with the last reference to the task and
