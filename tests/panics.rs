@@ -8,7 +8,7 @@ use std::future::{poll_fn, Future};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
@@ -145,6 +145,33 @@ fn a_waker_that_panics_in_a_turn_loses_no_other_wake() {
             .expect("the reader's wake was lost")
     });
     assert!(ready.unwrap().unwrap().is_readable());
+}
+
+/// A task's joiner polled with a waker whose `wake` panics: the task's completion wakes it, and
+/// the panic reaches the `block_on` caller once the task is reaped; the task's output is kept for
+/// the handle, and the runtime goes on.
+#[test]
+fn a_joiners_waker_that_panics_on_the_tasks_completion_reaches_the_block_on_caller() {
+    let runtime = Runtime::new().unwrap();
+    let mut task = runtime.spawn(async {
+        yield_now().await;
+        5
+    });
+    let woken = catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let panicking = Waker::from(Arc::new(PanicsOnWake));
+            assert!(Pin::new(&mut task)
+                .poll(&mut Context::from_waker(&panicking))
+                .is_pending());
+            for _ in 0..10 {
+                yield_now().await; // The task completes meanwhile.
+            }
+        })
+    }));
+    let payload = woken.expect_err("the joiner's panic reaches the block_on caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"wake"));
+    assert_eq!(runtime.block_on(task).unwrap(), 5);
+    assert_eq!(runtime.block_on(async { 6 }), 6);
 }
 
 /// Builds wakers whose `clone` or `drop` panics; `wake` does nothing.

@@ -286,11 +286,11 @@ impl Scheduler {
         // waker panicking) is resumed here, once the task is reaped.
         match coop::with_budget(|| crate::task::polling(id, || task.poll())) {
             PollOutcome::Pending => {}
-            PollOutcome::Finished(joiner_panic) => {
+            outcome => {
                 self.reap(&task);
                 tracing::trace!(task.id = %id, "complete");
-                if let Some(payload) = joiner_panic {
-                    resume_unwind(payload);
+                if let PollOutcome::JoinerPanicked(payload) = outcome {
+                    resume_unwind(*payload);
                 }
             }
         }

@@ -188,12 +188,24 @@ unsafe fn raw<'a, F: Future>(header: NonNull<Header>) -> &'a RawTask<F> {
     unsafe { header.cast::<RawTask<F>>().as_ref() }
 }
 
-/// What one poll of a task came to.
+/// What one poll of a task came to. Two words, so that it is returned in registers (a third,
+/// for an unboxed payload, made every poll write it to memory and read it back: 3 instructions a
+/// poll, `local_wake_ping_pong` in BENCHMARKS.md).
 pub(crate) enum PollOutcome {
     Pending,
-    /// The task finished; with the panic of its joiner's waker, if that panicked (it is user
-    /// code too, and must reach the `block_on` caller once the task is reaped).
-    Finished(Option<Box<dyn Any + Send>>),
+    Finished,
+    /// The task finished, and its joiner's waker panicked: that is user code too, and its panic
+    /// must reach the `block_on` caller once the task is reaped.
+    JoinerPanicked(Box<Box<dyn Any + Send>>),
+}
+
+impl PollOutcome {
+    fn finished(joiner_panic: Option<Box<dyn Any + Send>>) -> PollOutcome {
+        match joiner_panic {
+            None => PollOutcome::Finished,
+            Some(payload) => PollOutcome::JoinerPanicked(Box::new(payload)),
+        }
+    }
 }
 
 unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> PollOutcome {
@@ -207,7 +219,7 @@ unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> Poll
     );
     if state.abort_requested {
         // SAFETY: runtime's thread (the scheduler polls), and no borrow of the stage is live.
-        return PollOutcome::Finished(unsafe { finish(task, Err(JoinError::cancelled(head.id))) });
+        return PollOutcome::finished(unsafe { finish(task, Err(JoinError::cancelled(head.id))) });
     }
     head.update_state(|state| state.polling = true);
     // SAFETY: only the runtime's thread touches the stage, and nothing else borrows it during a
@@ -229,7 +241,7 @@ unsafe fn poll<F: Future>(header: NonNull<Header>, cx: &mut Context<'_>) -> Poll
         Err(payload) => Err(JoinError::panic(head.id, payload)),
     };
     // SAFETY: runtime's thread; the borrow of the stage for the poll has ended.
-    PollOutcome::Finished(unsafe { finish(task, result) })
+    PollOutcome::finished(unsafe { finish(task, result) })
 }
 
 unsafe fn cancel<F: Future>(header: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
