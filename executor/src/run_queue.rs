@@ -2,9 +2,12 @@
 //!
 //! An intrusive FIFO: each queued task's header holds the link to the next entry (see
 //! `raw::queue_link`), so a push or a pop is a few loads and stores to `Cell`s. No allocation,
-//! no capacity check, no borrow flag: pushing runs no code but ours, so a `&self` method is
-//! never re-entered, and the queue needs no `RefCell`. The `block_on` future, which has no
-//! header, is a sentinel entry ([`MAIN`], never dereferenced) whose link the queue keeps itself.
+//! no capacity check, no borrow flag: a push or a pop runs no code but ours, so none is
+//! re-entered, and the queue needs no `RefCell`. Where the queue drops an entry (a duplicate
+//! from another thread in `extend`, the entries left in its drop), that entry is already
+//! unlinked, so whatever its drop runs finds the queue consistent. The `block_on` future, which
+//! has no header, is a sentinel entry ([`MAIN`], never dereferenced) whose link the queue keeps
+//! itself.
 //!
 //! Invariants:
 //! - A task is linked only while its "queued locally" flag is set (whoever links it sets the flag
