@@ -223,6 +223,121 @@ fn task_woken_during_its_poll_is_polled_again_once() {
     });
 }
 
+/// A task that wakes itself during the poll that finishes it is left in the run queue, holding
+/// the task's last scheduler reference; these pin that such an entry is dropped once and never
+/// polled, whether the next pass, the next `block_on` or the runtime's drop takes it. Dropped
+/// too early, the task's block would be recycled under its `JoinHandle`: the next spawn takes
+/// it, and the handle reads that task's output. Never dropped, Miri (`.ci/run`) reports a leak.
+fn spawn_finishing_self_waker(
+    output: usize,
+    polls: &Rc<Cell<usize>>,
+    drops: &Rc<Cell<usize>>,
+) -> minireactor::JoinHandle<usize> {
+    let polls = polls.clone();
+    let guard = DropCounter(drops.clone());
+    spawn(poll_fn(move |cx| {
+        let _ = &guard;
+        polls.set(polls.get() + 1);
+        cx.waker().wake_by_ref();
+        let owned = cx.waker().clone();
+        owned.wake(); // By value: the waker's reference is dropped, no entry takes it.
+        Poll::Ready(output)
+    }))
+}
+
+/// Whether the task behind `joined`, whose output is `expected`, still owns its block: a task of
+/// the same type spawned now would take the block if the scheduler had freed it.
+async fn still_owns_its_block(joined: minireactor::JoinHandle<usize>, expected: usize) -> bool {
+    let (polls, drops) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let other = spawn_finishing_self_waker(expected + 1, &polls, &drops);
+    let outputs = (joined.await.unwrap(), other.await.unwrap());
+    outputs == (expected, expected + 1)
+}
+
+#[test]
+fn a_task_woken_during_the_poll_that_finishes_it_is_dropped_once_and_not_polled_again() {
+    let (polls, drops) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    run_with_watchdog(WATCHDOG, {
+        let (polls, drops) = (polls.clone(), drops.clone());
+        async move {
+            let joined = spawn_finishing_self_waker(7, &polls, &drops);
+            // Two passes: the task's poll, then its stale entry.
+            yield_now().await;
+            yield_now().await;
+            assert_eq!((polls.get(), drops.get()), (1, 1));
+            assert!(still_owns_its_block(joined, 7).await);
+        }
+    });
+    assert_eq!((polls.get(), drops.get()), (1, 1));
+}
+
+#[test]
+fn a_finished_tasks_entry_left_by_one_block_on_is_dropped_by_the_next_or_by_the_runtime() {
+    for next_block_on in [true, false] {
+        let (polls, drops) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let runtime = Runtime::new().unwrap();
+        let mut joined = None;
+        runtime.block_on(async {
+            joined = Some(spawn_finishing_self_waker(7, &polls, &drops));
+            // Queued behind the task: the task runs, wakes itself and finishes, then this
+            // future returns, before the task's new entry is taken.
+            let mut yielded = false;
+            poll_fn(|cx| {
+                if std::mem::replace(&mut yielded, true) {
+                    return Poll::Ready(());
+                }
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            })
+            .await;
+        });
+        let joined = joined.expect("spawned");
+        assert_eq!((polls.get(), drops.get()), (1, 1));
+        if next_block_on {
+            runtime.block_on(async {
+                yield_now().await; // The stale entry is taken first.
+                assert!(still_owns_its_block(joined, 7).await);
+            });
+        } else {
+            drop(joined);
+        }
+        drop(runtime);
+        assert_eq!(
+            (polls.get(), drops.get()),
+            (1, 1),
+            "next_block_on: {next_block_on}"
+        );
+    }
+}
+
+/// A future that only holds `guard`.
+async fn holding(guard: DropCounter) {
+    let _guard = guard;
+}
+
+#[test]
+fn dropping_a_runtime_whose_queued_tasks_never_ran_drops_each_once() {
+    // Spawned outside any `block_on`, and the runtime never runs.
+    let drops = Rc::new(Cell::new(0));
+    let runtime = Runtime::new().unwrap();
+    for _ in 0..3 {
+        drop(runtime.spawn(holding(DropCounter(drops.clone()))));
+    }
+    drop(runtime);
+    assert_eq!(drops.get(), 3);
+    // Spawned inside a `block_on` that returns before they run.
+    let drops = Rc::new(Cell::new(0));
+    let runtime = Runtime::new().unwrap();
+    runtime.block_on(async {
+        for _ in 0..3 {
+            drop(spawn(holding(DropCounter(drops.clone()))));
+        }
+    });
+    assert_eq!(drops.get(), 0);
+    drop(runtime);
+    assert_eq!(drops.get(), 3);
+}
+
 /// A task woken here and from another thread before its next poll is polled once for both: the
 /// entry from the other thread, taken while the task is still in the local queue, is dropped.
 /// A batch of one entry ends the pass after the waking poll, so that the other thread's entry is

@@ -28,8 +28,9 @@ use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::run_queue::RunQueue;
+use crate::run_queue::{QueuedTask, RunQueue};
 use crate::scheduler::{Runnable, Scheduler, Shared, TaskBlocks};
+use crate::task::raw::Marked;
 
 /// What this thread is doing with a runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,17 +139,22 @@ pub(crate) fn is_running_here(shared: &Arc<Shared>) -> bool {
     std::ptr::eq(RUNNING.get(), Arc::as_ptr(shared))
 }
 
-/// Queues an entry for the running runtime. Only call it after [`is_running_here`].
+/// Queues a task for the running runtime. Only call it after [`is_running_here`] (for the
+/// task's runtime).
 #[inline]
-pub(crate) fn push_local(runnable: Runnable) {
-    // Wrapped outside the closure, so that the closure has no drop path (see `run_queue`).
-    let entry = ManuallyDrop::new(runnable);
-    RUN_QUEUE.with(move |run_queue| run_queue.push(entry));
+pub(crate) fn push_local_task(task: Marked) {
+    RUN_QUEUE.with(move |run_queue| run_queue.push_task(task));
+}
+
+/// Queues the running `block_on`'s future. Only call it after [`is_running_here`].
+#[inline]
+pub(crate) fn push_local_main() {
+    RUN_QUEUE.with(|run_queue| run_queue.push_main());
 }
 
 /// The next entry of the running runtime's queue.
 #[inline]
-pub(crate) fn pop_local() -> Option<Runnable> {
+pub(crate) fn pop_local() -> Option<Option<QueuedTask>> {
     RUN_QUEUE.with(|run_queue| run_queue.pop())
 }
 

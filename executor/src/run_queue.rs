@@ -3,34 +3,38 @@
 //! An intrusive FIFO: each queued task's header holds the link to the next entry (see
 //! `raw::queue_link`), so a push or a pop is a few loads and stores to `Cell`s. No allocation,
 //! no capacity check, no borrow flag: a push or a pop runs no code but ours, so none is
-//! re-entered, and the queue needs no `RefCell`. Where the queue drops an entry (a duplicate
-//! from another thread in `extend`, the entries left in its drop), that entry is already
-//! unlinked, so whatever its drop runs finds the queue consistent. The `block_on` future, which
+//! re-entered, and the queue needs no `RefCell`. Where the queue drops a reference (a duplicate
+//! from another thread, in `extend`; a finished task's, in its drop), its entry is already
+//! unlinked, so whatever that drop runs finds the queue consistent. The `block_on` future, which
 //! has no header, is a sentinel entry ([`MAIN`], never dereferenced) whose link the queue keeps
 //! itself.
 //!
 //! Invariants:
-//! - A task is linked only while its "queued locally" flag is set (whoever links it sets the flag
-//!   first; see `raw::schedule` and [`RunQueue::extend`]), so it is in at most one queue, once.
-//! - Each linked task holds the counted reference it was pushed with and gives it up exactly
-//!   once: [`RunQueue::pop`] hands it back as a [`TaskRef`], and the queue's drop drops the
-//!   entries left. That drop runs none of the tasks' code: an entry that is a task's last
-//!   reference only frees the block, the future and the output having been dropped on the
-//!   runtime's thread before (see `task::raw`).
+//! - A task is linked only while its "queued locally" flag is set (a [`Marked`] is the proof that
+//!   its holder set it from clear), so it is in at most one queue, once.
+//! - A linked task that has not finished holds no reference: the scheduler's live set keeps it
+//!   alive, and [`RunQueue::pop`] hands it out as a [`QueuedTask`] that borrows that reference.
+//!   So a local wake and a poll change no reference count (an atomic each, before: 4
+//!   instructions a wake and poll, `local_wake_ping_pong` in BENCHMARKS.md).
+//! - A linked task that has finished (woken during the poll that finished it) holds the live
+//!   set's reference, handed over by `TaskRef::retire`. Whoever pops it sees it finished and
+//!   drops that reference ([`QueuedTask::drop_finished`]) instead of polling it. That drop runs none of the tasks' code: the last reference only frees the block, the future
+//!   and the output having been dropped on the runtime's thread before (see `task::raw`).
 //! - The sentinel is linked at most once (`main_queued`); its successor is `main_next`.
 //!
-//! [`RunQueue::push`] takes its entry as `ManuallyDrop`, a type with no drop glue. The reason is
-//! the wake path: a wake on the runtime's thread pushes through a thread-local
-//! (`context::push_local`), and a closure that owns a value with drop glue gets a cleanup path
-//! for each way it can panic, which made the compiler leave that push out of line (about 18
+//! The pushes take values with no drop glue ([`Marked`], a pointer). The reason is the wake
+//! path: a wake on the runtime's thread pushes through a thread-local
+//! (`context::push_local_task`), and a closure that owns a value with drop glue gets a cleanup
+//! path for each way it can panic, which made the compiler leave that push out of line (about 18
 //! instructions a wake, `local_wake_ping_pong` in BENCHMARKS.md).
 
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
+use std::ops::Deref;
 use std::ptr::NonNull;
 
 use crate::scheduler::Runnable;
-use crate::task::raw::{queue_link, Header, TaskRef};
+use crate::task::raw::{queue_link, Header, Marked, TaskRef};
 
 /// A linked entry: a task's header, or [`MAIN`].
 type Link = Option<NonNull<Header>>;
@@ -38,7 +42,7 @@ type Link = Option<NonNull<Header>>;
 /// The sentinel entry of the `block_on` future: an address no task block has, only compared.
 const MAIN: NonNull<Header> = NonNull::dangling();
 
-/// A FIFO of run-queue entries that owns them; see the module documentation.
+/// A FIFO of run-queue entries; see the module documentation.
 pub(crate) struct RunQueue {
     head: Cell<Link>,
     tail: Cell<Link>,
@@ -57,26 +61,24 @@ impl RunQueue {
         }
     }
 
-    /// Appends `entry`, which the queue owns from now on. A task's "queued locally" flag must
-    /// have been set for this push (by the caller, from clear); a second `None` while one is
-    /// queued is dropped (a stale wake of an earlier `block_on`'s future, from another thread).
+    /// Appends a task, which its [`Marked`] allows once.
     #[inline]
-    pub(crate) fn push(&self, entry: ManuallyDrop<Runnable>) {
-        match ManuallyDrop::into_inner(entry) {
-            Some(task) => {
-                let task = task.into_raw();
-                // SAFETY: `task` is a counted reference, now the queue's, so the block is live.
-                unsafe { queue_link(task) }.set(None);
-                self.link(task);
-            }
-            None => {
-                if self.main_queued.replace(true) {
-                    return;
-                }
-                self.main_next.set(None);
-                self.link(MAIN);
-            }
+    pub(crate) fn push_task(&self, task: Marked) {
+        let task = task.into_raw();
+        // SAFETY: a marked task is not finished, so the live set's reference keeps it alive.
+        unsafe { queue_link(task) }.set(None);
+        self.link(task);
+    }
+
+    /// Appends the `block_on` future's entry, unless it is queued (a stale wake of an earlier
+    /// `block_on`'s future, from another thread).
+    #[inline]
+    pub(crate) fn push_main(&self) {
+        if self.main_queued.replace(true) {
+            return;
         }
+        self.main_next.set(None);
+        self.link(MAIN);
     }
 
     #[inline]
@@ -94,7 +96,7 @@ impl RunQueue {
         if entry == MAIN {
             self.main_next.get()
         } else {
-            // SAFETY: a linked task holds a counted reference (see the invariants).
+            // SAFETY: a linked task is alive (see the invariants).
             unsafe { queue_link(entry) }.get()
         }
     }
@@ -109,21 +111,30 @@ impl RunQueue {
         }
     }
 
-    /// The oldest entry, handed back to the caller.
+    /// The oldest entry: a task (finished or not), or `None` for the `block_on` future's.
     #[inline]
-    pub(crate) fn pop(&self) -> Option<Runnable> {
+    pub(crate) fn pop(&self) -> Option<Option<QueuedTask>> {
         let entry = self.head.get()?;
         let next = self.next(entry);
-        self.head.set(next);
-        if next.is_none() {
-            self.tail.set(None);
-        }
+        self.unlink_head(next);
         if entry == MAIN {
             self.main_queued.set(false);
             return Some(None);
         }
-        // SAFETY: the queue's reference to this task, unlinked just now, is handed over once.
-        Some(Some(unsafe { TaskRef::from_raw(entry) }))
+        // SAFETY: unlinked just now: alive, and counted only if the task has finished, when
+        // `QueuedTask::drop_finished` takes the reference back.
+        Some(Some(QueuedTask(ManuallyDrop::new(unsafe {
+            TaskRef::from_queue(entry)
+        }))))
+    }
+
+    /// Makes `next` the head, in place of the head entry.
+    #[inline]
+    fn unlink_head(&self, next: Link) {
+        self.head.set(next);
+        if next.is_none() {
+            self.tail.set(None);
+        }
     }
 
     #[inline]
@@ -131,14 +142,19 @@ impl RunQueue {
         self.head.get().is_none()
     }
 
-    /// Appends `woken`, in order: entries woken from other threads. A task already queued here
-    /// is not queued twice: its entry from the other thread is dropped, and it is polled once.
+    /// Appends `woken`, in order: entries woken from other threads, each with a reference of
+    /// its own, which is dropped here. A task already queued here (or finished) is not queued
+    /// again: it is polled once for both wakes.
     pub(crate) fn extend(&self, woken: Vec<Runnable>) {
         for entry in woken {
-            match entry {
-                Some(task) if !task.mark_queued_locally() => drop(task),
-                entry => self.push(ManuallyDrop::new(entry)),
+            let Some(task) = entry else {
+                self.push_main();
+                continue;
+            };
+            if let Some(marked) = task.mark_queued_locally() {
+                self.push_task(marked);
             }
+            drop(task);
         }
     }
 
@@ -172,7 +188,7 @@ impl RunQueue {
         }
     }
 
-    /// Unlinks the entry of the `block_on` future, if it is queued: nothing to drop.
+    /// Unlinks the entry of the `block_on` future, if it is queued.
     pub(crate) fn remove_main(&self) {
         if !self.main_queued.replace(false) {
             return;
@@ -199,9 +215,42 @@ impl RunQueue {
 }
 
 impl Drop for RunQueue {
+    /// Unlinks every entry, dropping the references of the finished tasks'.
     fn drop(&mut self) {
         while let Some(entry) = self.pop() {
-            drop(entry);
+            match entry {
+                Some(task) if task.state().finished => task.drop_finished(),
+                _ => {}
+            }
         }
+    }
+}
+
+/// A task just taken off the run queue. If it has not finished, it borrows the live set's
+/// reference, which lasts until the scheduler reaps the task after the poll that finishes it
+/// (nothing else removes a task from the live set while the runtime runs), so it is used only up
+/// to then. If it has, it holds the reference the task handed to its entry, which
+/// [`drop_finished`](Self::drop_finished) drops.
+pub(crate) struct QueuedTask(ManuallyDrop<TaskRef>);
+
+impl QueuedTask {
+    /// Drops the entry of a task that finished after it was queued (woken during the poll that
+    /// finished it), with the reference it holds.
+    #[cold]
+    pub(crate) fn drop_finished(self) {
+        debug_assert!(
+            self.state().finished,
+            "only a finished task's entry holds a reference"
+        );
+        drop(ManuallyDrop::into_inner(self.0));
+    }
+}
+
+impl Deref for QueuedTask {
+    type Target = TaskRef;
+
+    #[inline]
+    fn deref(&self) -> &TaskRef {
+        &self.0
     }
 }

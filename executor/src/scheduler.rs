@@ -32,8 +32,8 @@ use slab::Slab;
 
 use crate::context;
 use crate::remote::{QueuedFlag, RemoteQueue};
-use crate::run_queue::RunQueue;
-use crate::task::raw::{self, PollOutcome, TaskRef};
+use crate::run_queue::{QueuedTask, RunQueue};
+use crate::task::raw::{self, Marked, PollOutcome, TaskRef};
 use crate::task::{Id, JoinHandle};
 
 /// Freed task blocks, recycled by the next spawns: those of up to 1 KiB, in 64 size classes.
@@ -44,7 +44,8 @@ pub(crate) type TaskBlocks = FreeBlocks<64>;
 /// The task blocks an idle runtime keeps for its next spawns; those beyond are freed.
 const IDLE_TASK_BLOCKS: usize = 64;
 
-/// A run-queue entry: a task, or `None` for the future of the current `block_on`.
+/// An entry of the remote queue: a task, with a reference of its own, or `None` for the future
+/// of the current `block_on`.
 pub(crate) type Runnable = Option<TaskRef>;
 
 /// The part of a runtime that other threads reach through wakers.
@@ -144,11 +145,11 @@ impl Scheduler {
     }
 
     /// Queues a newly spawned task.
-    fn push(&self, task: TaskRef) {
+    fn push(&self, task: Marked) {
         if context::is_running_here(&self.shared) {
-            context::push_local(Some(task));
+            context::push_local_task(task);
         } else {
-            self.run_queue.push(std::mem::ManuallyDrop::new(Some(task)));
+            self.run_queue.push_task(task);
         }
     }
 
@@ -224,14 +225,14 @@ impl Scheduler {
         let _executor = coop::enter_executor(crate::task::raw::waker_vtable(), waker.vtable());
         let mut cx = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
-        context::push_local(None);
+        context::push_local_main();
         loop {
             self.take_remote();
             for _ in 0..self.config.batch {
-                let Some(runnable) = context::pop_local() else {
+                let Some(entry) = context::pop_local() else {
                     break;
                 };
-                let Some(task) = runnable else {
+                let Some(task) = entry else {
                     main.queued.clear();
                     if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx))
                     {
@@ -275,9 +276,9 @@ impl Scheduler {
     /// Polls one task. Inlined into `block_on`'s loop: as a call, its saved registers and
     /// stack frame were about 12 instructions a poll (`local_wake_ping_pong` in BENCHMARKS.md).
     #[inline(always)]
-    fn run_task(&self, task: TaskRef) {
+    fn run_task(&self, task: QueuedTask) {
         if task.state().finished {
-            return; // Finished (aborted, say) since it was queued.
+            return task.drop_finished();
         }
         task.unschedule();
         let id = task.id();
@@ -287,7 +288,7 @@ impl Scheduler {
         match coop::with_budget(|| crate::task::polling(id, || task.poll())) {
             PollOutcome::Pending => {}
             outcome => {
-                self.reap(&task);
+                self.reap(task);
                 tracing::trace!(task.id = %id, "complete");
                 if let PollOutcome::JoinerPanicked(payload) = outcome {
                     resume_unwind(*payload);
@@ -296,11 +297,13 @@ impl Scheduler {
         }
     }
 
-    /// Removes a finished task from the live set.
-    fn reap(&self, task: &TaskRef) {
+    /// Removes a finished task from the live set, whose reference it retires.
+    fn reap(&self, task: QueuedTask) {
         let removed = self.live.borrow_mut().try_remove(task.live_key());
         let drained = self.live.borrow().is_empty();
-        drop(removed); // After the borrow.
+        if let Some(removed) = removed {
+            removed.retire(); // After the borrow.
+        }
         if drained {
             let waiter = self.on_drained.borrow_mut().take();
             if let Some(waiter) = waiter {
@@ -324,6 +327,11 @@ impl Scheduler {
     /// ends even if every destructor spawns.
     pub(crate) fn shutdown(&self) {
         self.shutting_down.set(true);
+        // The queue's entries of running tasks borrow the live set's references: it goes first.
+        // Nothing is queued here again: a wake while the runtime is not running goes to the
+        // remote queue, and a spawn from now on is cancelled at once.
+        let queued = self.run_queue.take();
+        drop(queued);
         // Take the tasks out first: a future's destructor may spawn or drop other handles.
         let tasks: Vec<_> = self.live.borrow_mut().drain().collect();
         let mut joiner_panic = None;
@@ -333,8 +341,6 @@ impl Scheduler {
             }
         }
         drop(tasks);
-        let queued = self.run_queue.take();
-        drop(queued);
         let remote = self.shared.remote.close();
         drop(remote);
         let waiter = self.on_drained.borrow_mut().take();
@@ -381,7 +387,7 @@ impl ArcWake for MainWaker {
             return;
         }
         if context::is_running_here(&arc_self.shared) {
-            context::push_local(None);
+            context::push_local_main();
         } else {
             arc_self.shared.push_remote(None);
         }

@@ -8,7 +8,11 @@
 //! header, then the [`Stage`] — the future while it runs, then its result until the
 //! `JoinHandle` takes it. The header counts references ([`TaskRef`]s and wakers); the last one
 //! frees the block. References are held by: the scheduler's set of live tasks (until the task
-//! finishes), each run-queue entry, the `JoinHandle` and `AbortHandle`s, and every waker.
+//! finishes), each entry of the remote queue, the `JoinHandle` and `AbortHandle`s, and every
+//! waker. An entry of the local run queue holds none while its task runs: the live set's
+//! reference keeps the task alive, so a local wake and a poll touch no atomic. A task that
+//! finishes while it is queued hands the live set's reference to its entry
+//! ([`TaskRef::retire`]), dropped when the entry is taken off the queue.
 //!
 //! The block is taken from the runtime's recycled task blocks (`scheduler::TaskBlocks`, in
 //! `context` while it runs) if the runtime is running on this thread, else from the global
@@ -118,8 +122,8 @@ struct RawTask<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-/// Allocates a task for `future`, with the references for the live set, the run queue and the
-/// `JoinHandle` (three), the task marked queued locally.
+/// Allocates a task for `future`, with the references for the live set and the `JoinHandle`
+/// (two), the task marked queued locally for its first push.
 pub(crate) fn allocate<F>(future: F, id: Id, shared: Arc<Shared>) -> NewTask<F::Output>
 where
     F: Future + 'static,
@@ -134,7 +138,7 @@ where
     .cast::<RawTask<F>>();
     let task = RawTask {
         header: Header {
-            refs: AtomicUsize::new(3),
+            refs: AtomicUsize::new(2),
             queued_remotely: QueuedFlag::new(false),
             queued_locally: Cell::new(true),
             next_queued: Cell::new(None),
@@ -163,7 +167,7 @@ where
     let header = block.cast::<Header>();
     NewTask {
         live: TaskRef(header),
-        queued: TaskRef(header),
+        queued: Marked(header),
         // The task is `F`'s, whose output is `F::Output`: the one place a `JoinRef` is typed.
         join: JoinRef {
             task: TaskRef(header),
@@ -172,10 +176,10 @@ where
     }
 }
 
-/// The three references of a newly spawned task whose output is `T`.
+/// The two references of a newly spawned task whose output is `T`, and its first push.
 pub(crate) struct NewTask<T> {
     pub(crate) live: TaskRef,
-    pub(crate) queued: TaskRef,
+    pub(crate) queued: Marked,
     pub(crate) join: JoinRef<T>,
 }
 
@@ -371,16 +375,42 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 impl Header {
-    /// See [`TaskRef::mark_queued_locally`].
-    #[inline]
-    fn mark_queued_locally(&self) -> bool {
-        !self.queued_locally.replace(true)
-    }
-
     fn update_state(&self, update: impl FnOnce(&mut State)) {
         let mut state = self.state.get();
         update(&mut state);
         self.state.set(state);
+    }
+}
+
+/// Sets the "queued locally" flag of `task` for a push to the run queue: `None` if it was set
+/// already (the task is queued, or it finished: a finished task's flag stays set, see
+/// [`TaskRef::retire`]).
+///
+/// # Safety
+/// `task` is the pointer the task was allocated with (or a copy), and the caller holds a
+/// reference to it; on the runtime's thread.
+#[inline]
+unsafe fn mark_queued_locally(task: NonNull<Header>) -> Option<Marked> {
+    // SAFETY: the caller holds a reference, so the block is alive.
+    let header = unsafe { task.as_ref() };
+    if header.queued_locally.replace(true) {
+        return None;
+    }
+    Some(Marked(task))
+}
+
+/// A task whose "queued locally" flag its holder set from clear, and which is not finished: the
+/// one push to the run queue that the flag allows. Only this module makes one.
+///
+/// It holds no reference: until the task finishes, the live set's keeps it alive, and a task
+/// that finishes while it is linked hands that reference to the queue ([`TaskRef::retire`]).
+pub(crate) struct Marked(NonNull<Header>);
+
+impl Marked {
+    /// The task's pointer (the allocation's own), for the run queue to link.
+    #[inline]
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        self.0
     }
 }
 
@@ -415,24 +445,34 @@ impl TaskRef {
         self.header().live_key.set(key);
     }
 
-    /// Sets the "queued locally" flag for a push to the run queue; `false` if it was set already
-    /// (the task is queued, or was found finished when it was last popped).
-    pub(crate) fn mark_queued_locally(&self) -> bool {
-        self.header().mark_queued_locally()
-    }
-
-    /// Gives this reference up as a bare pointer, for the run queue to link and hold.
+    /// Sets the "queued locally" flag for a push to the run queue; `None` if it was set already
+    /// (the task is queued, or it finished).
     #[inline]
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        ManuallyDrop::new(self).0
+    pub(crate) fn mark_queued_locally(&self) -> Option<Marked> {
+        // SAFETY: a `TaskRef` is a counted reference with the allocation's pointer; runtime's
+        // thread, as for every method below.
+        unsafe { mark_queued_locally(self.0) }
     }
 
-    /// Takes back a reference given up by [`into_raw`](Self::into_raw).
+    /// Gives up the live set's reference of a task that has just finished. If the task is
+    /// linked in the run queue (woken during the poll that finished it), its entry takes the
+    /// reference over; either way its "queued locally" flag is left set, so no later wake links
+    /// it again.
+    pub(crate) fn retire(self) {
+        debug_assert!(self.state().finished, "only a finished task retires");
+        if self.header().queued_locally.replace(true) {
+            std::mem::forget(self); // The entry's now, dropped when the queue takes it.
+        }
+    }
+
+    /// A reference of the run queue's: the one a finished task handed to its entry
+    /// ([`retire`](Self::retire)), or, uncounted, the live set's, borrowed while the task runs.
     ///
     /// # Safety
-    /// `task` came from `into_raw`, and each such pointer is taken back at most once.
+    /// `task` was linked in the run queue and was just unlinked; it is counted only if the task
+    /// has finished, and is then taken back once.
     #[inline]
-    pub(crate) unsafe fn from_raw(task: NonNull<Header>) -> TaskRef {
+    pub(crate) unsafe fn from_queue(task: NonNull<Header>) -> TaskRef {
         TaskRef(task)
     }
 
@@ -520,8 +560,8 @@ impl Drop for TaskRef {
 /// The run queue's link from `task` to the entry after it.
 ///
 /// # Safety
-/// A counted reference to `task` is held (by the run queue, for a linked task) for as long as the
-/// returned reference is used.
+/// The task is alive for as long as the returned reference is used: it is linked (kept alive by
+/// the live set's reference, or by its entry's once it finished), or a reference is held.
 #[inline]
 pub(crate) unsafe fn queue_link<'a>(task: NonNull<Header>) -> &'a Cell<Option<NonNull<Header>>> {
     // SAFETY: the block is live while a counted reference is held (the caller's promise).
@@ -569,13 +609,12 @@ unsafe fn schedule(task: NonNull<Header>, given: bool) {
         // SAFETY: this function's contract.
         return unsafe { schedule_remote(task, given) };
     }
-    if header.mark_queued_locally() {
-        if !given {
-            increment(header);
-        }
-        context::push_local(Some(TaskRef(task))); // With the given reference, if any.
-    } else if given {
-        // SAFETY: the caller gave us its reference, and no queue entry took it.
+    // SAFETY: this function's contract: the allocation's pointer, a reference held.
+    if let Some(marked) = unsafe { mark_queued_locally(task) } {
+        context::push_local_task(marked);
+    }
+    if given {
+        // SAFETY: the caller gave us its reference; the local entry takes none.
         unsafe { release(task) };
     }
 }
