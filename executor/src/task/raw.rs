@@ -461,7 +461,7 @@ impl TaskRef {
     pub(crate) fn retire(self) {
         debug_assert!(self.state().finished, "only a finished task retires");
         if self.header().queued_locally.replace(true) {
-            std::mem::forget(self); // The entry's now, dropped when the queue takes it.
+            std::mem::forget(self); // The entry's now, dropped when it is taken off the queue.
         }
     }
 
@@ -501,6 +501,8 @@ impl TaskRef {
     /// Drops the future if it still runs (shutdown); returns the panic of the joiner's waker,
     /// if that panicked.
     pub(crate) fn cancel(&self) -> Option<Box<dyn Any + Send>> {
+        // A finished task's flag stays set, as `retire` leaves it (the queue is gone by now).
+        self.header().queued_locally.set(true);
         // SAFETY: as in `poll`.
         unsafe { (self.header().vtable.cancel)(self.0) }
     }
@@ -564,7 +566,7 @@ impl Drop for TaskRef {
 /// the live set's reference, or by its entry's once it finished), or a reference is held.
 #[inline]
 pub(crate) unsafe fn queue_link<'a>(task: NonNull<Header>) -> &'a Cell<Option<NonNull<Header>>> {
-    // SAFETY: the block is live while a counted reference is held (the caller's promise).
+    // SAFETY: the caller's promise: the task is alive.
     unsafe { &task.as_ref().next_queued }
 }
 
