@@ -18,8 +18,9 @@
 //!   instructions a wake and poll, `local_wake_ping_pong` in BENCHMARKS.md).
 //! - A linked task that has finished (woken during the poll that finished it) holds the live
 //!   set's reference, handed over by `TaskRef::retire`. Whoever pops it sees it finished and
-//!   drops that reference ([`QueuedTask::drop_finished`]) instead of polling it. That drop runs none of the tasks' code: the last reference only frees the block, the future
-//!   and the output having been dropped on the runtime's thread before (see `task::raw`).
+//!   drops that reference ([`QueuedTask::drop_finished`]) instead of polling it. That drop
+//!   runs none of the tasks' code: the last reference only frees the block, the future and the
+//!   output having been dropped on the runtime's thread before (see `task::raw`).
 //! - The sentinel is linked at most once (`main_queued`); its successor is `main_next`.
 //!
 //! The pushes take values with no drop glue ([`Marked`], a pointer). The reason is the wake
@@ -215,7 +216,7 @@ impl RunQueue {
 }
 
 impl Drop for RunQueue {
-    /// Unlinks every entry, dropping the references of the finished tasks'.
+    /// Unlinks every entry, dropping the finished tasks' references.
     fn drop(&mut self) {
         while let Some(entry) = self.pop() {
             match entry {
