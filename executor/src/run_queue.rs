@@ -117,7 +117,10 @@ impl RunQueue {
     pub(crate) fn pop(&self) -> Option<Option<QueuedTask>> {
         let entry = self.head.get()?;
         let next = self.next(entry);
-        self.unlink_head(next);
+        self.head.set(next);
+        if next.is_none() {
+            self.tail.set(None);
+        }
         if entry == MAIN {
             self.main_queued.set(false);
             return Some(None);
@@ -127,15 +130,6 @@ impl RunQueue {
         Some(Some(QueuedTask(ManuallyDrop::new(unsafe {
             TaskRef::from_queue(entry)
         }))))
-    }
-
-    /// Makes `next` the head, in place of the head entry.
-    #[inline]
-    fn unlink_head(&self, next: Link) {
-        self.head.set(next);
-        if next.is_none() {
-            self.tail.set(None);
-        }
     }
 
     #[inline]

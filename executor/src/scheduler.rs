@@ -332,7 +332,8 @@ impl Scheduler {
         // remote queue, and a spawn from now on is cancelled at once.
         let queued = self.run_queue.take();
         drop(queued);
-        // Take the tasks out first: a future's destructor may spawn or drop other handles.
+        // Take the tasks out before cancelling any: a future's destructor may spawn or drop
+        // other handles.
         let tasks: Vec<_> = self.live.borrow_mut().drain().collect();
         let mut joiner_panic = None;
         for task in &tasks {

@@ -597,7 +597,8 @@ unsafe fn release(header: NonNull<Header>) {
 }
 
 /// Queues the task: on the runtime's thread while it runs, a push to the local run queue (no
-/// lock, no atomic read-modify-write); anywhere else, a push to the locked remote queue.
+/// lock, no atomic read-modify-write; a waker woken by value still gives up its own reference);
+/// anywhere else, a push to the locked remote queue.
 ///
 /// # Safety
 /// `task` must be the pointer the task was allocated with (or a copy): a pointer derived from a
